@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Enforces the crate boundaries of DESIGN.md: `cargo tree -e normal` of each crate must
+# not list the crates it may not know.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+forbid() { # crate, forbidden...
+  local crate=$1; shift
+  [ -d "crates/$crate" ] || return 0
+  local tree
+  tree=$(cargo tree -p "$crate" -e normal --prefix none --locked 2>/dev/null | awk '{print $1}' | sort -u)
+  for bad in "$@"; do
+    if grep -qx "$bad" <<<"$tree"; then
+      echo "boundary violation: $crate depends on $bad" >&2
+      exit 1
+    fi
+  done
+}
+
+forbid dougdb-raft tokio tonic dougdb-storage rand wasmtime
+forbid dougdb-storage dougdb-raft tonic tokio wasmtime dougdb-plugin
+forbid dougdb-plugin tonic dougdb-raft dougdb-server
+forbid dougdb-client dougdb-storage dougdb-raft
+forbid dougdb-py dougdb-raft dougdb-storage
+echo "crate boundaries: ok"
