@@ -6,7 +6,10 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test test-rust lint boundaries fuzz-smoke bench bench-storage
+.PHONY: test test-rust lint boundaries fuzz-smoke bench bench-storage bench-raft sim
+
+SEEDS ?= 100000
+START ?= 0
 
 test: lint test-rust boundaries fuzz-smoke
 	@echo "make test: all green"
@@ -24,7 +27,15 @@ boundaries:
 fuzz-smoke:
 	scripts/fuzz-smoke.sh
 
-bench: bench-storage
+bench: bench-storage bench-raft
 
 bench-storage:
-	$(CARGO) run --release --locked -p dougdb-bench --bin db_bench -- $(BENCH_ARGS)
+	scripts/bench-storage.sh
+
+bench-raft:
+	$(CARGO) run --release --locked -q -p dougdb-sim --bin raft_bench
+
+# Deterministic simulation of Raft groups over many seeds; replay one with
+# DOUGDB_SEED=<seed> cargo test -p dougdb-sim --test replay -- --nocapture
+sim:
+	$(CARGO) run --release --locked -q -p dougdb-sim --bin sim -- --seeds $(SEEDS) --start $(START)
