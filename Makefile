@@ -6,15 +6,19 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test test-rust lint boundaries fuzz-smoke bench bench-storage bench-raft sim
+.PHONY: test test-rust lint boundaries fuzz-smoke bench bench-storage bench-raft bench-plugin sim plugins
 
 SEEDS ?= 100000
 START ?= 0
 
-test: lint test-rust boundaries fuzz-smoke
+test: plugins lint test-rust boundaries fuzz-smoke
 	@echo "make test: all green"
 
-test-rust:
+# wasm guests (own workspace, wasm32-unknown-unknown): the host's tests load the fresh files
+plugins:
+	scripts/build-plugins.sh
+
+test-rust: plugins
 	$(CARGO) test --workspace --locked
 
 lint:
@@ -27,7 +31,7 @@ boundaries:
 fuzz-smoke:
 	scripts/fuzz-smoke.sh
 
-bench: bench-storage bench-raft
+bench: bench-storage bench-raft bench-plugin
 
 bench-storage:
 	scripts/bench-storage.sh
@@ -39,3 +43,6 @@ bench-raft:
 # DOUGDB_SEED=<seed> cargo test -p dougdb-sim --test replay -- --nocapture
 sim:
 	$(CARGO) run --release --locked -q -p dougdb-sim --bin sim -- --seeds $(SEEDS) --start $(START)
+
+bench-plugin: plugins
+	$(CARGO) run --release --locked -q -p dougdb-plugin --bin plugin_bench
