@@ -7,7 +7,7 @@ wt=/tmp/dougdb-verify
 rm -rf "$wt"; git worktree prune
 git worktree add -q "$wt" HEAD
 cd "$wt"
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-lead}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-verify}
 [ -x scripts/build-plugins.sh ] && CARGO_TARGET_DIR= scripts/build-plugins.sh >/dev/null
 cargo test -q --workspace "$@" 2>&1 | grep -E "^test result|^error|FAILED|panicked" | sort | uniq -c
 if ! git diff --quiet Cargo.lock; then

@@ -62,6 +62,21 @@ pub enum Error {
         reason: String,
     },
 
+    /// A write waited the configured bound for background flush or compaction to make
+    /// room and gave up. Nothing was written; retrying later is safe.
+    #[error(
+        "write stalled for {waited_ms} ms ({immutable_memtables} immutable memtables, \
+         {level0_tables} level-0 tables): background flush/compaction is not keeping up"
+    )]
+    Stalled {
+        /// How long the write waited.
+        waited_ms: u64,
+        /// Memtables waiting to be flushed when it gave up.
+        immutable_memtables: usize,
+        /// Level-0 tables when it gave up.
+        level0_tables: usize,
+    },
+
     /// The handle was closed, or a background job failed earlier and the engine stopped
     /// accepting writes to protect what is on disk.
     #[error("storage is closed: {reason}")]
