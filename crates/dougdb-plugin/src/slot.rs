@@ -55,24 +55,9 @@ impl Slot {
         kind: PluginKind,
         config: Option<&[u8]>,
     ) -> Result<Self> {
-        let mut store = Store::new(engine, HostState::new(plugin.clone(), limits));
-        store.limiter(|state| &mut state.limiter);
         let budget = limits.fuel_for(0, 0, config.map_or(0, <[u8]>::len));
-        set_fuel(&mut store, budget);
-        let instance = pre
-            .instantiate(&mut store)
-            .map_err(|err| classify(&store, limits, err, budget))?;
-        let version: TypedFunc<(), i32> = bind(&mut store, &instance, EXPORT_ABI_VERSION)?;
-        let found = version
-            .call(&mut store, ())
-            .map_err(|err| classify(&store, limits, err, budget))?;
-        if found != ABI_VERSION {
-            return Err(PluginError::BadAbi {
-                plugin: plugin.to_string(),
-                found,
-                expected: ABI_VERSION,
-            });
-        }
+        let (mut store, instance) =
+            instantiate_checked(engine, pre, plugin.clone(), limits, budget)?;
         let memory = instance
             .get_memory(&mut store, EXPORT_MEMORY)
             .ok_or_else(|| missing(plugin, EXPORT_MEMORY))?;
@@ -203,9 +188,20 @@ pub(crate) fn probe_version(
     plugin: &str,
     limits: &Limits,
 ) -> Result<()> {
-    let mut store = Store::new(engine, HostState::new(Arc::from(plugin), limits));
+    instantiate_checked(engine, pre, Arc::from(plugin), limits, limits.fuel_base).map(|_| ())
+}
+
+/// Instantiates `pre` in a fresh limited store with `budget` fuel and checks that the
+/// module's version marker returns [`ABI_VERSION`].
+fn instantiate_checked(
+    engine: &Engine,
+    pre: &InstancePre<HostState>,
+    plugin: Arc<str>,
+    limits: &Limits,
+    budget: u64,
+) -> Result<(Store<HostState>, Instance)> {
+    let mut store = Store::new(engine, HostState::new(plugin.clone(), limits));
     store.limiter(|state| &mut state.limiter);
-    let budget = limits.fuel_base;
     set_fuel(&mut store, budget);
     let instance = pre
         .instantiate(&mut store)
@@ -216,12 +212,12 @@ pub(crate) fn probe_version(
         .map_err(|err| classify(&store, limits, err, budget))?;
     if found != ABI_VERSION {
         return Err(PluginError::BadAbi {
-            plugin: plugin.into(),
+            plugin: plugin.to_string(),
             found,
             expected: ABI_VERSION,
         });
     }
-    Ok(())
+    Ok((store, instance))
 }
 
 fn set_fuel(store: &mut Store<HostState>, fuel: u64) {
