@@ -25,8 +25,10 @@ fn options(fs: &FaultFs) -> Options {
     Options {
         fs: Arc::new(fs.clone()) as SharedFs,
         sync: SyncMode::Every,
-        // Only explicit flushes and compactions: the sync points are deterministic.
-        memtable_size_bytes: 1 << 30,
+        // Only explicit flushes and compactions, so the sync points are deterministic: the
+        // workload writes far less than this. (Not larger: each memtable's bloom filter
+        // is sized from it, and debug builds pay for every word.)
+        memtable_size_bytes: 8 << 20,
         background_compaction: false,
         ..small_options(fs)
     }

@@ -203,3 +203,41 @@ fn readers_racing_an_appender_always_see_intact_records() {
     }
     assert_eq!(read_all(&wal), *known.lock());
 }
+
+/// `flush` hands records to the OS without an fsync: a second handle (a restarted
+/// process) reads them, while a power cut (FaultFs restart) still loses them.
+#[test]
+fn flush_writes_records_to_the_os_without_making_them_durable() {
+    use dougdb_storage::fs::{FaultFs, SharedFs};
+
+    let dir = std::path::Path::new("/wal");
+    let flushed_then = |crash: &dyn Fn(&FaultFs)| {
+        let fs = FaultFs::new();
+        let shared: SharedFs = Arc::new(fs.clone());
+        let (wal, _) = Wal::open(shared.clone(), dir, WalOptions::default()).unwrap();
+        wal.append(b"first").unwrap();
+        let syncs_before = wal.stats().syncs;
+        wal.flush().unwrap();
+        assert_eq!(wal.stats().syncs, syncs_before, "flush must not fsync");
+        // The process stops here: the handle is leaked, nothing more reaches the OS.
+        std::mem::forget(wal);
+        crash(&fs);
+        Wal::open(shared, dir, WalOptions::default()).unwrap()
+    };
+
+    let (after_process_crash, recovery) = flushed_then(&|_| {});
+    assert_eq!(
+        recovery.records, 1,
+        "a flushed record survives a process crash"
+    );
+    let (payload, _) = after_process_crash
+        .read(after_process_crash.first_position())
+        .unwrap();
+    assert_eq!(payload, b"first");
+
+    let (_, recovery) = flushed_then(&|fs| fs.restart());
+    assert_eq!(
+        recovery.records, 0,
+        "a power cut loses what was never fsynced"
+    );
+}

@@ -7,6 +7,7 @@ pub mod flush;
 pub mod iter;
 pub mod key;
 pub mod manifest;
+mod mem_filter;
 pub mod memtable;
 pub mod merge;
 pub mod options;

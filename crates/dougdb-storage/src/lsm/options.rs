@@ -20,7 +20,9 @@ pub enum SyncMode {
     /// visible to readers only once durable.
     #[default]
     GroupCommit,
-    /// No fsync per write: durable at the next flush, explicit `sync`, or clean close.
+    /// No fsync per write: each write is handed to the OS before it returns (it survives a
+    /// crash of the process, like RocksDB's `sync=false`), and is durable against a power
+    /// cut at the next flush, explicit `sync`, or clean close.
     None,
 }
 

@@ -19,6 +19,11 @@ pub trait Engine {
     fn delete(&self, key: &[u8]);
     /// Seeks to `key` and reads up to `n` entries; returns how many were read.
     fn seek_next(&self, key: &[u8], n: usize) -> usize;
+    /// The tree's shape and background counters, if the engine exposes them (printed
+    /// before each benchmark, so a run shows how much compaction debt a phase starts with).
+    fn shape(&self) -> Option<String> {
+        None
+    }
 }
 
 fn die(engine: &str, what: &str, e: impl std::fmt::Display) -> ! {
@@ -106,6 +111,24 @@ impl Engine for DougDb {
             read += 1;
         }
         read
+    }
+    fn shape(&self) -> Option<String> {
+        let s = self.db.stats();
+        let levels: Vec<String> = s
+            .levels
+            .iter()
+            .map(|l| format!("{}/{}M", l.tables, l.bytes >> 20))
+            .collect();
+        Some(format!(
+            "levels(tables/MiB) {} imm {} flushes {} compactions {} (trivial {}) written {} MiB stalls {}",
+            levels.join(" "),
+            s.immutable_memtables,
+            s.flushes,
+            s.compactions,
+            s.trivial_moves,
+            s.bytes_written >> 20,
+            s.stalls
+        ))
     }
 }
 

@@ -156,6 +156,9 @@ impl Run<'_> {
     }
 
     fn push(&mut self, mut m: Measurement, db: &dyn Engine, note: String) {
+        if let Some(shape) = db.shape() {
+            eprintln!("  after {}: {shape}", m.name);
+        }
         m.disk_bytes = Some(dir_size_bytes(db.dir()));
         m.note = note;
         print_table(std::slice::from_ref(&m));

@@ -106,7 +106,7 @@ pub fn run(
     }
     let children: Vec<Box<dyn InternalIterator>> = inputs
         .iter()
-        .map(|t| Box::new(t.reader.iter()) as Box<dyn InternalIterator>)
+        .map(|t| Box::new(t.reader.iter_without_caching()) as Box<dyn InternalIterator>)
         .collect();
     let mut merged = MergingIterator::new(children);
     merged.seek_to_first()?;

@@ -142,7 +142,7 @@ pub fn open(dir: &Path, opts: Options) -> Result<Arc<Inner>> {
     }
     let version = Version::default().apply(&add_all, &mut |meta| factory.open(meta))?;
 
-    let mem = Memtable::new(1);
+    let mem = Memtable::with_capacity(1, opts.memtable_size_bytes);
     let mut last_seq = r.last_seq;
     let wal = if opts.wal {
         let (wal, recovery) = Wal::open(Arc::clone(&fs), &dir.join("wal"), opts.wal_options)?;
@@ -185,7 +185,7 @@ pub fn open(dir: &Path, opts: Options) -> Result<Arc<Inner>> {
             mem: active,
             log_end,
         });
-        active = Arc::new(Memtable::new(2));
+        active = Arc::new(Memtable::with_capacity(2, opts.memtable_size_bytes));
     }
     let version = Arc::new(version);
     let sv = SuperVersion {

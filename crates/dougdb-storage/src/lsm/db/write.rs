@@ -76,7 +76,9 @@ impl Inner {
                 let logged = match self.opts.sync {
                     SyncMode::Every => wal.append_durable(bytes).map(|_| ()),
                     SyncMode::GroupCommit => wal.append(bytes).map(|p| wait_for = Some(p)),
-                    SyncMode::None => wal.append(bytes).map(|_| ()),
+                    // Like RocksDB's sync=false: in the OS before the write returns, so a
+                    // process crash loses nothing acknowledged (a power cut may).
+                    SyncMode::None => wal.append(bytes).and_then(|_| wal.flush()),
                 };
                 if let Err(e) = logged {
                     self.fail("WAL append", &e);
@@ -167,7 +169,10 @@ impl Inner {
     /// Makes the active memtable immutable (queued for flush) and starts a new one.
     pub fn switch_memtable(&self, w: &mut Writer, st: &mut State) {
         let log_end = self.wal.as_ref().map_or(0, |wal| wal.end_position().0);
-        let fresh = Arc::new(Memtable::new(w.next_mem_id));
+        let fresh = Arc::new(Memtable::with_capacity(
+            w.next_mem_id,
+            self.opts.memtable_size_bytes,
+        ));
         w.next_mem_id += 1;
         let old = std::mem::replace(&mut w.mem, Arc::clone(&fresh));
         st.mem = fresh;
