@@ -19,11 +19,11 @@ plugins:
 	scripts/build-plugins.sh
 
 test-rust: plugins
-	$(CARGO) test --workspace --locked
+	$(CARGO) test --workspace --all-features --locked
 
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --all-features --locked -- -D warnings
 
 boundaries:
 	scripts/check-boundaries.sh

@@ -20,6 +20,7 @@ forbid() { # crate, forbidden...
 forbid dougdb-raft tokio tonic dougdb-storage rand wasmtime
 forbid dougdb-storage dougdb-raft tonic tokio wasmtime dougdb-plugin
 forbid dougdb-plugin tonic dougdb-raft dougdb-server
-forbid dougdb-client dougdb-storage dougdb-raft
+forbid dougdb-client dougdb-storage dougdb-raft dougdb-server
+forbid dougdb-server pyo3
 forbid dougdb-py dougdb-raft dougdb-storage
 echo "crate boundaries: ok"

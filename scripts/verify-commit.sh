@@ -9,7 +9,7 @@ git worktree add -q "$wt" HEAD
 cd "$wt"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-verify}
 [ -x scripts/build-plugins.sh ] && CARGO_TARGET_DIR= scripts/build-plugins.sh >/dev/null
-cargo test -q --workspace "$@" 2>&1 | grep -E "^test result|^error|FAILED|panicked" | sort | uniq -c
+cargo test -q --workspace --all-features "$@" 2>&1 | grep -E "^test result|^error|FAILED|panicked" | sort | uniq -c
 if ! git diff --quiet Cargo.lock; then
   cp Cargo.lock /tmp/dougdb-verified.lock
   echo "verify: Cargo.lock pruned; copy in /tmp/dougdb-verified.lock"

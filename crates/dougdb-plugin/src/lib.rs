@@ -13,6 +13,7 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "storage-policy")]
 mod adapter;
 mod builtin;
 mod compaction;
@@ -27,6 +28,7 @@ mod slot;
 mod state;
 mod validate;
 
+#[cfg(feature = "storage-policy")]
 pub use adapter::WasmCompactionPolicy;
 pub use builtin::{BUILTIN_PLUGINS, builtin_path, plugins_dir, range_router_config, read_builtin};
 pub use compaction::CompactionPlugin;
