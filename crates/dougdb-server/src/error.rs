@@ -70,6 +70,49 @@ pub enum Error {
         /// What was wrong, for the client.
         reason: String,
     },
+
+    /// This replica does not lead its shard (writes and strong reads go to the leader).
+    #[error("shard {shard}: not the leader (leader hint: {leader_hint:?})")]
+    NotLeader {
+        /// The shard.
+        shard: u64,
+        /// The leader's node id, when known.
+        leader_hint: Option<u64>,
+    },
+
+    /// This node hosts no replica of the shard.
+    #[error("shard {shard} is not hosted here")]
+    WrongShard {
+        /// The shard the request named.
+        shard: u64,
+    },
+
+    /// The shard cannot answer now (no quorum, shutting down, proposal lost in a leader
+    /// change, deadline passed); the caller may retry.
+    #[error("unavailable: {reason}")]
+    Unavailable {
+        /// Why.
+        reason: String,
+    },
+
+    /// The cluster file or the node's data dir does not fit this node.
+    #[error("configuration {path}: {reason}")]
+    Config {
+        /// The offending file or directory.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A file-system or socket operation failed outside the storage engine.
+    #[error("{what}: {cause}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The OS error (in the message, not chained as a source, so reports that print
+        /// the chain do not repeat it).
+        cause: std::io::Error,
+    },
 }
 
 impl Error {

@@ -1,14 +1,25 @@
 //! `dougdb-server`: the DougDB node. The only crate that wires tokio, tonic, Raft, the
-//! storage engine and the plugins together. For now it holds the node's foundations:
+//! storage engine and the plugins together:
 //!
+//! - [`node`]: a node hosting shard replicas, each a Raft group driven by its Ready loop;
+//! - [`transport`]: node-to-node Raft traffic (per-peer bounded links, the Raft service,
+//!   fault injection);
+//! - [`service`]: the `Doug` and `Admin` gRPC services;
+//! - [`cluster`]: the cluster file;
+//! - [`metrics`]: Prometheus counters and their HTTP endpoint;
 //! - [`raft_store`]: a durable `dougdb_raft::LogStore` on the WAL (one per group);
 //! - [`raft_wire`]: `dougdb_raft::Message` <-> `dougdb.v1.RaftMessage` translation;
 //! - [`state_machine`]: the replicated command codec and its application to an LSM,
 //!   with exactly-once results for tagged client writes.
 
+pub mod cluster;
 pub mod error;
+pub mod metrics;
+pub mod node;
 pub mod raft_store;
 pub mod raft_wire;
+pub mod service;
 pub mod state_machine;
+pub mod transport;
 
 pub use error::{Error, Result};

@@ -7,6 +7,7 @@
 //! advances), identically on every replica, rather than halting the group.
 
 use std::collections::HashMap;
+use std::ops::Bound;
 use std::path::Path;
 
 use dougdb_raft::{Entry, EntryKind};
@@ -85,6 +86,8 @@ pub struct StateMachine {
     limits: Limits,
     /// Highest index applied in this process (or flushed before it started).
     applied: u64,
+    /// Capacity of the exactly-once table (to reload it after a snapshot).
+    sessions_max: usize,
 }
 
 impl StateMachine {
@@ -106,6 +109,7 @@ impl StateMachine {
             sessions,
             limits: opts.limits,
             applied,
+            sessions_max: opts.sessions_max,
         })
     }
 
@@ -197,6 +201,38 @@ impl StateMachine {
         Ok(Applied::Done(outcome))
     }
 
+    /// A logical snapshot of the applied state: `applied (u64 LE)`, then every pair of the
+    /// LSM (exactly-once table included) in key order as `len (u32 LE), key, len, value`.
+    pub fn snapshot_data(&self) -> Result<Vec<u8>> {
+        let mut out = self.applied.to_le_bytes().to_vec();
+        for item in self.db.scan_bounds(Bound::Unbounded, Bound::Unbounded)? {
+            let (k, v) = item?;
+            for b in [&k, &v] {
+                out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+                out.extend_from_slice(b);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Replaces the whole state with the snapshot `data` taken at `index` (one atomic
+    /// batch: every current key deleted, every snapshot pair written), then flushes, so
+    /// the durable applied index is `index` on return.
+    pub fn install_snapshot(&mut self, index: u64, data: &[u8]) -> Result<()> {
+        let pairs = decode_snapshot(data)?;
+        let mut batch = WriteBatch::new();
+        for item in self.db.scan_bounds(Bound::Unbounded, Bound::Unbounded)? {
+            batch.delete(&item?.0);
+        }
+        for (k, v) in pairs {
+            batch.put(k, v);
+        }
+        self.commit(batch, index)?;
+        self.db.flush()?;
+        self.sessions = Sessions::load(&self.db, self.sessions_max)?;
+        Ok(())
+    }
+
     fn reject(&mut self, index: u64, why: Rejection) -> Result<Applied> {
         self.commit(WriteBatch::new(), index)?;
         Ok(Applied::Rejected(why))
@@ -270,4 +306,34 @@ impl StateMachine {
             }
         })
     }
+}
+
+fn decode_snapshot(data: &[u8]) -> Result<Vec<(&[u8], &[u8])>> {
+    let bad = |offset: usize, reason| Error::BadCommand {
+        offset: offset as u64,
+        reason,
+    };
+    let mut pos = 8;
+    if data.len() < pos {
+        return Err(bad(0, "snapshot shorter than its header"));
+    }
+    let mut pairs = Vec::new();
+    let take = |pos: &mut usize| -> Result<&[u8]> {
+        let len_bytes = data
+            .get(*pos..*pos + 4)
+            .ok_or_else(|| bad(*pos, "truncated length in snapshot"))?;
+        let len = u32::from_le_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]]);
+        let start = *pos + 4;
+        let b = data
+            .get(start..start + len as usize)
+            .ok_or_else(|| bad(start, "truncated bytes in snapshot"))?;
+        *pos = start + len as usize;
+        Ok(b)
+    };
+    while pos < data.len() {
+        let k = take(&mut pos)?;
+        let v = take(&mut pos)?;
+        pairs.push((k, v));
+    }
+    Ok(pairs)
 }

@@ -1,0 +1,187 @@
+//! The cluster file (JSON): node ids and addresses, shards and their replicas, the
+//! routing plugin. Read at bootstrap, persisted as `<data-dir>/cluster.json`, and checked
+//! against the persisted copy on every later start (a data dir of another cluster is
+//! refused). Format and example in `docs/operations.md`.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Name of the persisted copy inside a node's data dir.
+pub const PERSISTED_FILE: &str = "cluster.json";
+
+/// One node of the cluster.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeEntry {
+    /// Node id, >= 1.
+    pub id: u64,
+    /// `host:port` of its gRPC listener.
+    pub address: String,
+}
+
+/// One shard (Raft group) and the nodes holding its initial voters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardEntry {
+    /// Shard id (0-based).
+    pub id: u64,
+    /// Node ids of the initial voters.
+    pub replicas: Vec<u64>,
+    /// Nodes that host an empty replica, waiting to be added (`Admin.AddLearner`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub joining: Vec<u64>,
+}
+
+/// The routing plugin clients use to map keys to shards.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutingEntry {
+    /// Built-in name (`hash`, `range`) or a plugin file name.
+    pub name: String,
+    /// Lowercase hex sha256 of the wasm bytes (empty for a built-in without bytes).
+    #[serde(default)]
+    pub sha256: String,
+}
+
+/// The whole cluster file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterFile {
+    /// Random id chosen when the file was made; nodes refuse peers and data dirs of
+    /// another cluster.
+    pub cluster_id: u64,
+    /// Every node.
+    pub nodes: Vec<NodeEntry>,
+    /// Every shard.
+    pub shards: Vec<ShardEntry>,
+    /// Routing plugin.
+    #[serde(default)]
+    pub routing: RoutingEntry,
+}
+
+fn config_err(path: &Path, reason: impl Into<String>) -> Error {
+    Error::Config {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+impl ClusterFile {
+    /// Reads and validates a cluster file.
+    pub fn load(path: &Path) -> Result<ClusterFile> {
+        let text = std::fs::read_to_string(path).map_err(|cause| Error::Io {
+            what: format!("reading cluster file {}", path.display()),
+            cause,
+        })?;
+        let file: ClusterFile =
+            serde_json::from_str(&text).map_err(|e| config_err(path, e.to_string()))?;
+        file.validate().map_err(|reason| config_err(path, reason))?;
+        Ok(file)
+    }
+
+    /// Writes the file as pretty JSON (atomically: temp file, then rename).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let text =
+            serde_json::to_string_pretty(self).map_err(|e| config_err(path, e.to_string()))?;
+        let tmp = path.with_extension("json.tmp");
+        let io = |cause| Error::Io {
+            what: format!("writing {}", path.display()),
+            cause,
+        };
+        std::fs::write(&tmp, text).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)?;
+        Ok(())
+    }
+
+    /// Checks ids and references; says what is wrong.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        if self.cluster_id == 0 {
+            return Err("cluster_id must be non-zero".into());
+        }
+        let mut ids = BTreeSet::new();
+        for n in &self.nodes {
+            if n.id == 0 {
+                return Err("node id 0 is reserved".into());
+            }
+            if !ids.insert(n.id) {
+                return Err(format!("node {} listed twice", n.id));
+            }
+        }
+        let mut shards = BTreeSet::new();
+        for s in &self.shards {
+            if !shards.insert(s.id) {
+                return Err(format!("shard {} listed twice", s.id));
+            }
+            if s.replicas.is_empty() {
+                return Err(format!("shard {} has no replicas", s.id));
+            }
+            if let Some(bad) = s
+                .replicas
+                .iter()
+                .chain(&s.joining)
+                .find(|r| !ids.contains(r))
+            {
+                return Err(format!("shard {} names unknown node {bad}", s.id));
+            }
+        }
+        Ok(())
+    }
+
+    /// The address of node `id`.
+    pub fn address(&self, id: u64) -> Option<&str> {
+        self.nodes
+            .iter()
+            .find(|n| n.id == id)
+            .map(|n| n.address.as_str())
+    }
+
+    /// Shards with a replica (initial or joining) on node `id`.
+    pub fn shards_of(&self, id: u64) -> impl Iterator<Item = &ShardEntry> {
+        self.shards
+            .iter()
+            .filter(move |s| s.replicas.contains(&id) || s.joining.contains(&id))
+    }
+
+    /// Persists `self` into `data_dir` at first start; on later starts, checks that the
+    /// persisted copy belongs to the same cluster and returns it (the data dir is the
+    /// source of truth once bootstrapped), plus any node the file added since.
+    pub fn bootstrap_or_check(self, data_dir: &Path) -> Result<ClusterFile> {
+        std::fs::create_dir_all(data_dir).map_err(|cause| Error::Io {
+            what: format!("creating data dir {}", data_dir.display()),
+            cause,
+        })?;
+        let persisted = persisted_path(data_dir);
+        if !persisted.exists() {
+            self.save(&persisted)?;
+            return Ok(self);
+        }
+        let old = ClusterFile::load(&persisted)?;
+        if old.cluster_id != self.cluster_id {
+            return Err(config_err(
+                data_dir,
+                format!(
+                    "data dir belongs to cluster {}, the cluster file says {}",
+                    old.cluster_id, self.cluster_id
+                ),
+            ));
+        }
+        // Nodes added to the file since bootstrap (new members) are learnt and persisted;
+        // nothing else in the file can change a bootstrapped node.
+        let mut merged = old;
+        let added: Vec<NodeEntry> = self
+            .nodes
+            .into_iter()
+            .filter(|n| merged.address(n.id).is_none())
+            .collect();
+        if !added.is_empty() {
+            merged.nodes.extend(added);
+            merged.save(&persisted)?;
+        }
+        Ok(merged)
+    }
+}
+
+/// Where a node's data dir keeps its copy of the cluster file.
+pub fn persisted_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(PERSISTED_FILE)
+}

@@ -1,0 +1,123 @@
+//! `dougdb-server`: runs one DougDB node (`dougdb-server node --id N --listen ADDR
+//! --data-dir D --cluster FILE [--fault-injection]`). Stops gracefully on SIGTERM or
+//! Ctrl-C. Start-up errors (port in use, a data dir of another cluster, corrupt files)
+//! are printed with what to do and exit with status 1.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use dougdb_server::cluster::ClusterFile;
+use dougdb_server::node::{NodeOptions, RunningNode, bind};
+
+#[derive(Debug, Parser)]
+#[command(name = "dougdb-server", about = "DougDB node")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs one node of a cluster.
+    Node {
+        /// This node's id (as in the cluster file).
+        #[arg(long)]
+        id: u64,
+        /// gRPC listen address, e.g. 127.0.0.1:7101.
+        #[arg(long)]
+        listen: String,
+        /// The node's data dir (created if missing).
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The cluster file (JSON), read at bootstrap.
+        #[arg(long)]
+        cluster: PathBuf,
+        /// Enables the Admin partition / cut / drop controls.
+        #[arg(long)]
+        fault_injection: bool,
+        /// Serve Prometheus metrics over HTTP on this address.
+        #[arg(long)]
+        metrics_listen: Option<String>,
+        /// Strong reads by leader lease instead of a ReadIndex round.
+        #[arg(long)]
+        lease_reads: bool,
+        /// Snapshot the state machine and compact the log every N applied entries.
+        #[arg(long)]
+        snapshot_entries: Option<u64>,
+        /// Raft tick in milliseconds.
+        #[arg(long, default_value_t = 10)]
+        tick_ms: u64,
+    },
+}
+
+async fn terminated() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let Command::Node {
+        id,
+        listen,
+        data_dir,
+        cluster,
+        fault_injection,
+        metrics_listen,
+        lease_reads,
+        snapshot_entries,
+        tick_ms,
+    } = cli.command;
+    let file = ClusterFile::load(&cluster).context("loading the cluster file")?;
+    let listener = bind(&listen).await?;
+    let mut opts = NodeOptions::new(id, data_dir);
+    opts.fault_injection = fault_injection;
+    opts.metrics_listen = metrics_listen;
+    opts.lease_reads = lease_reads;
+    opts.snapshot_entries = snapshot_entries;
+    opts.tick = Duration::from_millis(tick_ms.max(1));
+    let node = RunningNode::start(opts, file, listener)
+        .await
+        .context("starting the node")?;
+    eprintln!("dougdb node {id} serving on {}", node.local_addr());
+    terminated().await;
+    eprintln!("dougdb node {id}: shutting down");
+    node.shutdown(Duration::from_secs(2)).await;
+    Ok(())
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the tokio runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = rt.block_on(run(cli)) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
