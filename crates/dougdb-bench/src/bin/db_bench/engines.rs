@@ -139,6 +139,21 @@ struct Fjall {
     sync: bool,
 }
 
+impl Fjall {
+    /// Equivalent durability to RocksDB (sync=false) and DougDB (SyncMode::None): every
+    /// write reaches the OS before it returns; with sync, it is fsynced.
+    fn persist(&self) {
+        let mode = if self.sync {
+            fjall::PersistMode::SyncData
+        } else {
+            fjall::PersistMode::Buffer
+        };
+        if let Err(e) = self.db.persist(mode) {
+            die("fjall", "persist", e)
+        }
+    }
+}
+
 impl Engine for Fjall {
     fn name(&self) -> &'static str {
         "fjall"
@@ -150,11 +165,7 @@ impl Engine for Fjall {
         if let Err(e) = self.ks.insert(key, value) {
             die("fjall", "put", e)
         }
-        if self.sync
-            && let Err(e) = self.db.persist(fjall::PersistMode::SyncData)
-        {
-            die("fjall", "sync", e)
-        }
+        self.persist();
     }
     fn get(&self, key: &[u8]) -> bool {
         match self.ks.get(key) {
@@ -166,6 +177,7 @@ impl Engine for Fjall {
         if let Err(e) = self.ks.remove(key) {
             die("fjall", "delete", e)
         }
+        self.persist();
     }
     fn seek_next(&self, key: &[u8], n: usize) -> usize {
         let mut read = 0;
