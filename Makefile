@@ -6,7 +6,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test test-rust lint boundaries fuzz-smoke bench bench-storage bench-raft bench-plugin sim plugins
+.PHONY: test test-rust lint boundaries fuzz-smoke bench bench-storage bench-raft bench-plugin bench-cluster sim plugins
 
 SEEDS ?= 100000
 START ?= 0
@@ -31,10 +31,16 @@ boundaries:
 fuzz-smoke:
 	scripts/fuzz-smoke.sh
 
-bench: bench-storage bench-raft bench-plugin
+bench: bench-storage bench-raft bench-plugin bench-cluster
 
 bench-storage:
 	scripts/bench-storage.sh
+
+# Closed-loop load on a 3-node cluster of release `dougdb-server` processes on 127.0.0.1
+# (the `load` binary finds the server next to itself); LOAD_ARGS="--seconds 2" etc.
+bench-cluster:
+	$(CARGO) build --release --locked -q -p dougdb-server -p dougdb-bench
+	"$${CARGO_TARGET_DIR:-target}/release/load" $(LOAD_ARGS)
 
 bench-raft:
 	$(CARGO) run --release --locked -q -p dougdb-sim --bin raft_bench

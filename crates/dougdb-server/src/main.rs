@@ -1,15 +1,19 @@
 //! `dougdb-server`: runs one DougDB node (`dougdb-server node --id N --listen ADDR
-//! --data-dir D --cluster FILE [--fault-injection]`). Stops gracefully on SIGTERM or
+//! --data-dir D --cluster FILE [--fault-injection]`) or a facade (`dougdb-server facade
+//! --listen ADDR --cluster FILE`, see `facade`). Stops gracefully on SIGTERM or
 //! Ctrl-C. Start-up errors (port in use, a data dir of another cluster, corrupt files)
 //! are printed with what to do and exit with status 1.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use dougdb_client::{Client, ClientOptions};
 use dougdb_server::cluster::ClusterFile;
 use dougdb_server::node::{NodeOptions, RunningNode, bind};
+
+mod facade;
 
 #[derive(Debug, Parser)]
 #[command(name = "dougdb-server", about = "DougDB node")]
@@ -50,6 +54,24 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         tick_ms: u64,
     },
+    /// Runs a stateless facade serving `dougdb.v1.Doug` through the Rust client.
+    Facade {
+        /// gRPC listen address, e.g. 127.0.0.1:7100.
+        #[arg(long)]
+        listen: String,
+        /// The cluster file (JSON): the nodes to fetch the cluster map from.
+        #[arg(long)]
+        cluster: PathBuf,
+        /// Longest time one call may take (the caller's deadline, if shorter, wins).
+        #[arg(long, default_value_t = 5000)]
+        timeout_ms: u64,
+        /// Writes in flight at once towards the cluster (one client id each).
+        #[arg(long, default_value_t = 256)]
+        write_slots: usize,
+        /// How long to keep trying to fetch the cluster map at start-up.
+        #[arg(long, default_value_t = 30)]
+        startup_timeout_secs: u64,
+    },
 }
 
 async fn terminated() {
@@ -75,25 +97,44 @@ async fn terminated() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let Command::Node {
-        id,
-        listen,
-        data_dir,
-        cluster,
-        fault_injection,
-        metrics_listen,
-        lease_reads,
-        snapshot_entries,
-        tick_ms,
-    } = cli.command;
-    let file = ClusterFile::load(&cluster).context("loading the cluster file")?;
-    let listener = bind(&listen).await?;
-    let mut opts = NodeOptions::new(id, data_dir);
-    opts.fault_injection = fault_injection;
-    opts.metrics_listen = metrics_listen;
-    opts.lease_reads = lease_reads;
-    opts.snapshot_entries = snapshot_entries;
-    opts.tick = Duration::from_millis(tick_ms.max(1));
+    match cli.command {
+        Command::Node {
+            id,
+            listen,
+            data_dir,
+            cluster,
+            fault_injection,
+            metrics_listen,
+            lease_reads,
+            snapshot_entries,
+            tick_ms,
+        } => {
+            let mut opts = NodeOptions::new(id, data_dir);
+            opts.fault_injection = fault_injection;
+            opts.metrics_listen = metrics_listen;
+            opts.lease_reads = lease_reads;
+            opts.snapshot_entries = snapshot_entries;
+            opts.tick = Duration::from_millis(tick_ms.max(1));
+            run_node(opts, &listen, &cluster).await
+        }
+        Command::Facade {
+            listen,
+            cluster,
+            timeout_ms,
+            write_slots,
+            startup_timeout_secs,
+        } => {
+            let call_timeout = Duration::from_millis(timeout_ms.max(1));
+            let startup = Duration::from_secs(startup_timeout_secs.max(1));
+            run_facade(&listen, &cluster, call_timeout, write_slots, startup).await
+        }
+    }
+}
+
+async fn run_node(opts: NodeOptions, listen: &str, cluster: &Path) -> anyhow::Result<()> {
+    let id = opts.id;
+    let file = ClusterFile::load(cluster).context("loading the cluster file")?;
+    let listener = bind(listen).await?;
     let node = RunningNode::start(opts, file, listener)
         .await
         .context("starting the node")?;
@@ -101,6 +142,33 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     terminated().await;
     eprintln!("dougdb node {id}: shutting down");
     node.shutdown(Duration::from_secs(2)).await;
+    Ok(())
+}
+
+/// Connects one client to the cluster's nodes (retrying for `startup`), then serves.
+async fn run_facade(
+    listen: &str,
+    cluster: &Path,
+    call_timeout: Duration,
+    write_slots: usize,
+    startup: Duration,
+) -> anyhow::Result<()> {
+    let file = ClusterFile::load(cluster).context("loading the cluster file")?;
+    let listener = bind(listen).await?;
+    let addr = listener
+        .local_addr()
+        .context("the facade's listen address")?;
+    let endpoints: Vec<&str> = file.nodes.iter().map(|n| n.address.as_str()).collect();
+    let mut options = ClientOptions::new(&endpoints);
+    options.timeout = startup;
+    options.write_slots = write_slots.max(1);
+    let client = Client::connect_with(options)
+        .await
+        .context("fetching the cluster map from the nodes")?
+        .with_timeout(call_timeout);
+    eprintln!("dougdb facade serving on {addr}");
+    facade::serve(facade::Facade::new(client), listener, terminated()).await?;
+    eprintln!("dougdb facade: shut down");
     Ok(())
 }
 
