@@ -160,11 +160,7 @@ async fn full_cluster_restart_keeps_acknowledged_writes() {
     c.stop_all().await;
     // Same data dirs, same addresses.
     for id in 1..=3u64 {
-        let l = bind(&c.address(id)).await.unwrap();
-        let n = RunningNode::start(c.options(id), c.file.clone(), l)
-            .await
-            .unwrap();
-        c.nodes[id as usize - 1] = Some(n);
+        c.restart(id).await;
     }
     let leader = c.wait_leader().await;
     let mut lc = c.doug(leader).await;
@@ -279,11 +275,7 @@ async fn crashed_follower_restarts_and_catches_up() {
             .await
             .unwrap();
     }
-    let l = bind(&c.address(follower)).await.unwrap();
-    let n = RunningNode::start(c.options(follower), c.file.clone(), l)
-        .await
-        .unwrap();
-    c.nodes[follower as usize - 1] = Some(n);
+    c.restart(follower).await;
     let fc = c.doug(follower).await;
     for key in [&b"before"[..], b"behind49"] {
         eventually(
@@ -336,11 +328,7 @@ async fn follower_far_behind_catches_up_by_snapshot() {
         .into_inner();
     assert!(st.replicas[0].snapshot_index >= 50, "{:?}", st.replicas[0]);
 
-    let l = bind(&c.address(follower)).await.unwrap();
-    let n = RunningNode::start(c.options(follower), c.file.clone(), l)
-        .await
-        .unwrap();
-    c.nodes[follower as usize - 1] = Some(n);
+    c.restart(follower).await;
     let fc = c.doug(follower).await;
     eventually(
         "the follower to install the snapshot",
@@ -382,11 +370,7 @@ async fn follower_far_behind_catches_up_by_snapshot() {
     // Every node restarts from its snapshot plus log.
     c.stop_all().await;
     for id in 1..=3u64 {
-        let l = bind(&c.address(id)).await.unwrap();
-        let n = RunningNode::start(c.options(id), c.file.clone(), l)
-            .await
-            .unwrap();
-        c.nodes[id as usize - 1] = Some(n);
+        c.restart(id).await;
     }
     let leader = c.wait_leader().await;
     let mut lc = c.doug(leader).await;

@@ -199,6 +199,15 @@ impl TestCluster {
         }
     }
 
+    /// Starts node `id` again on its own data dir and address (after `kill` or `stop_all`).
+    pub async fn restart(&mut self, id: u64) {
+        let listener = bind(&self.address(id)).await.unwrap();
+        let node = RunningNode::start(self.options(id), self.file.clone(), listener)
+            .await
+            .unwrap();
+        self.nodes[id as usize - 1] = Some(node);
+    }
+
     pub async fn stop_all(&mut self) {
         for n in self.nodes.iter_mut() {
             if let Some(n) = n.take() {
