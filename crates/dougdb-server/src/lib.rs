@@ -6,14 +6,18 @@
 //!   fault injection);
 //! - [`service`]: the `Doug` and `Admin` gRPC services;
 //! - [`cluster`]: the cluster file;
+//! - [`cli`]: the `dougdb-server node|facade` command line (shared with the Python CLI);
+//! - [`facade`]: the stateless facade serving `Doug` through `dougdb-client`;
 //! - [`metrics`]: Prometheus counters and their HTTP endpoint;
 //! - [`raft_store`]: a durable `dougdb_raft::LogStore` on the WAL (one per group);
 //! - [`raft_wire`]: `dougdb_raft::Message` <-> `dougdb.v1.RaftMessage` translation;
 //! - [`state_machine`]: the replicated command codec and its application to an LSM,
 //!   with exactly-once results for tagged client writes.
 
+pub mod cli;
 pub mod cluster;
 pub mod error;
+pub mod facade;
 pub mod metrics;
 pub mod node;
 pub mod raft_store;
