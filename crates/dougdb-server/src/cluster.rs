@@ -34,13 +34,63 @@ pub struct ShardEntry {
     pub joining: Vec<u64>,
 }
 
-/// The routing plugin clients use to map keys to shards.
+/// The routing plugin clients use to map keys to shards (see [`crate::plugins`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoutingEntry {
-    /// Built-in name (`hash`, `range`) or a plugin file name.
+    /// `hash` (built-in, the default), `range` (built-in, with `splits`), or the name of
+    /// the plugin in `path`.
     pub name: String,
-    /// Lowercase hex sha256 of the wasm bytes (empty for a built-in without bytes).
+    /// Lowercase hex sha256 of the wasm bytes; empty: taken from the file at bootstrap.
     #[serde(default)]
+    pub sha256: String,
+    /// The plugin's `.wasm` file, read once at bootstrap (the node keeps a copy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    /// The range router's split points (UTF-8 strings, strictly ascending): n splits make
+    /// n + 1 shards.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub splits: Vec<String>,
+    /// Any other plugin's configuration, as lowercase hex (passed to its `init`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub config_hex: String,
+}
+
+impl RoutingEntry {
+    /// The bytes the plugin's `init` gets: the encoded `splits`, or `config_hex` decoded.
+    pub fn config_bytes(&self) -> std::result::Result<Vec<u8>, String> {
+        match (self.splits.is_empty(), self.config_hex.is_empty()) {
+            (false, false) => Err("give either `splits` or `config_hex`, not both".into()),
+            (false, true) => {
+                let splits: Vec<&[u8]> = self.splits.iter().map(|s| s.as_bytes()).collect();
+                Ok(dougdb_plugin::range_router_config(&splits))
+            }
+            (true, false) => decode_hex(&self.config_hex)
+                .ok_or_else(|| format!("config_hex {:?} is not hex", self.config_hex)),
+            (true, true) => Ok(Vec::new()),
+        }
+    }
+}
+
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// The compaction policy of every shard's LSM (see [`crate::plugins`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompactionEntry {
+    /// `leveled` (the default), `tiered`, or the name of the plugin in `path`.
+    pub name: String,
+    /// A wasm compaction plugin's file, read at every start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    /// Lowercase hex sha256 the plugin file must have (empty: not checked).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sha256: String,
 }
 
@@ -57,6 +107,13 @@ pub struct ClusterFile {
     /// Routing plugin.
     #[serde(default)]
     pub routing: RoutingEntry,
+    /// Compaction policy.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub compaction: CompactionEntry,
+}
+
+fn is_default(c: &CompactionEntry) -> bool {
+    *c == CompactionEntry::default()
 }
 
 fn config_err(path: &Path, reason: impl Into<String>) -> Error {

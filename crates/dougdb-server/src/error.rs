@@ -95,6 +95,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// A plugin named by the cluster file cannot be read, does not match its digest, or
+    /// does not load.
+    #[error("plugin {plugin}: {reason}")]
+    Plugin {
+        /// The plugin's name in the cluster file.
+        plugin: String,
+        /// What went wrong and what to do.
+        reason: String,
+    },
     /// The cluster file or the node's data dir does not fit this node.
     #[error("configuration {path}: {reason}")]
     Config {

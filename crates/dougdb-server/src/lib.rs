@@ -8,6 +8,7 @@
 //! - [`cluster`]: the cluster file;
 //! - [`cli`]: the `dougdb-server node|facade` command line (shared with the Python CLI);
 //! - [`facade`]: the stateless facade serving `Doug` through `dougdb-client`;
+//! - [`plugins`]: the routing plugin the node serves and the LSM's compaction policy;
 //! - [`metrics`]: Prometheus counters and their HTTP endpoint;
 //! - [`raft_store`]: a durable `dougdb_raft::LogStore` on the WAL (one per group);
 //! - [`raft_wire`]: `dougdb_raft::Message` <-> `dougdb.v1.RaftMessage` translation;
@@ -20,6 +21,7 @@ pub mod error;
 pub mod facade;
 pub mod metrics;
 pub mod node;
+pub mod plugins;
 pub mod raft_store;
 pub mod raft_wire;
 pub mod service;

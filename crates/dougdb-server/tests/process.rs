@@ -143,7 +143,9 @@ async fn kill_9_of_the_leader_under_load_loses_no_acknowledged_write() {
         routing: RoutingEntry {
             name: "hash".into(),
             sha256: String::new(),
+            ..Default::default()
         },
+        compaction: Default::default(),
     };
     let cluster_path = dir.path().join("cluster.json");
     file.save(&cluster_path).unwrap();

@@ -97,7 +97,9 @@ impl TestCluster {
             routing: RoutingEntry {
                 name: "hash".into(),
                 sha256: String::new(),
+                ..Default::default()
             },
+            compaction: Default::default(),
         };
         let mut c = TestCluster {
             dir,
