@@ -100,6 +100,10 @@ pub struct ClusterFile {
     /// Random id chosen when the file was made; nodes refuse peers and data dirs of
     /// another cluster.
     pub cluster_id: u64,
+    /// Starts at 1; a node's persisted copy counts up with every membership change it
+    /// applies (served as `ClusterMap.version`).
+    #[serde(default = "first_version")]
+    pub version: u64,
     /// Every node.
     pub nodes: Vec<NodeEntry>,
     /// Every shard.
@@ -110,6 +114,10 @@ pub struct ClusterFile {
     /// Compaction policy.
     #[serde(default, skip_serializing_if = "is_default")]
     pub compaction: CompactionEntry,
+}
+
+fn first_version() -> u64 {
+    1
 }
 
 fn is_default(c: &CompactionEntry) -> bool {
@@ -136,7 +144,8 @@ impl ClusterFile {
         Ok(file)
     }
 
-    /// Writes the file as pretty JSON (atomically: temp file, then rename).
+    /// Writes the file as pretty JSON, atomically and durably: temp file, fsync, rename,
+    /// fsync of the directory.
     pub fn save(&self, path: &Path) -> Result<()> {
         let text =
             serde_json::to_string_pretty(self).map_err(|e| config_err(path, e.to_string()))?;
@@ -145,8 +154,20 @@ impl ClusterFile {
             what: format!("writing {}", path.display()),
             cause,
         };
-        std::fs::write(&tmp, text).map_err(io)?;
+        {
+            use std::io::Write as _;
+            let mut f = std::fs::File::create(&tmp).map_err(io)?;
+            f.write_all(text.as_bytes()).map_err(io)?;
+            f.sync_all().map_err(io)?;
+        }
         std::fs::rename(&tmp, path).map_err(io)?;
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io)?;
         Ok(())
     }
 
@@ -238,7 +259,131 @@ impl ClusterFile {
     }
 }
 
+/// The cluster map a running node serves: its persisted cluster file plus what the
+/// membership changes it applied taught it (new members' addresses travel in their
+/// conf-change entries). Every change is saved to `<data-dir>/cluster.json` before it is
+/// served, so a restarted node knows every member it knew before.
+#[derive(Debug)]
+pub struct LiveCluster {
+    file: parking_lot::RwLock<ClusterFile>,
+    path: PathBuf,
+}
+
+impl LiveCluster {
+    /// The map of a node whose data dir is `data_dir`, starting from `file` (as returned
+    /// by [`ClusterFile::bootstrap_or_check`]).
+    pub fn new(file: ClusterFile, data_dir: &Path) -> LiveCluster {
+        LiveCluster {
+            file: parking_lot::RwLock::new(file),
+            path: persisted_path(data_dir),
+        }
+    }
+
+    /// A copy of the current map.
+    pub fn get(&self) -> ClusterFile {
+        self.file.read().clone()
+    }
+
+    /// The cluster's id.
+    pub fn cluster_id(&self) -> u64 {
+        self.file.read().cluster_id
+    }
+
+    /// The address of node `id`, if known.
+    pub fn address(&self, id: u64) -> Option<String> {
+        self.file.read().address(id).map(str::to_owned)
+    }
+
+    /// Records an applied membership change of node `id` (with its address when the
+    /// change carried one): adds or updates the node, counts the version up and saves
+    /// the file. Not saved (and not changed) if the save fails.
+    pub fn membership_changed(&self, id: u64, address: Option<&str>) -> Result<()> {
+        let mut file = self.file.write();
+        let mut next = file.clone();
+        next.version = next.version.saturating_add(1);
+        if let Some(address) = address {
+            match next.nodes.iter_mut().find(|n| n.id == id) {
+                Some(n) => n.address = address.to_owned(),
+                None => next.nodes.push(NodeEntry {
+                    id,
+                    address: address.to_owned(),
+                }),
+            }
+        }
+        next.save(&self.path)?;
+        *file = next;
+        Ok(())
+    }
+}
+
 /// Where a node's data dir keeps its copy of the cluster file.
 pub fn persisted_path(data_dir: &Path) -> PathBuf {
     data_dir.join(PERSISTED_FILE)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn file() -> ClusterFile {
+        ClusterFile {
+            cluster_id: 7,
+            version: 1,
+            nodes: (1..=3)
+                .map(|id| NodeEntry {
+                    id,
+                    address: format!("127.0.0.1:710{id}"),
+                })
+                .collect(),
+            shards: vec![ShardEntry {
+                id: 0,
+                replicas: vec![1, 2, 3],
+                joining: vec![],
+            }],
+            routing: RoutingEntry::default(),
+            compaction: CompactionEntry::default(),
+        }
+    }
+
+    #[test]
+    fn a_membership_change_is_persisted_and_survives_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let boot = file().bootstrap_or_check(dir.path()).unwrap();
+        let live = LiveCluster::new(boot, dir.path());
+        live.membership_changed(4, Some("127.0.0.1:7104")).unwrap();
+        live.membership_changed(2, None).unwrap();
+        assert_eq!(live.address(4).as_deref(), Some("127.0.0.1:7104"));
+        assert_eq!(live.get().version, 3);
+        // A restart with the original file keeps what was learnt.
+        let again = file().bootstrap_or_check(dir.path()).unwrap();
+        assert_eq!(again.address(4), Some("127.0.0.1:7104"));
+        assert_eq!(again.version, 3);
+    }
+
+    #[test]
+    fn a_file_without_version_reads_as_version_one() {
+        let text = r#"{"cluster_id": 9, "nodes": [{"id": 1, "address": "a:1"}],
+                      "shards": [{"id": 0, "replicas": [1]}]}"#;
+        let f: ClusterFile = serde_json::from_str(text).unwrap();
+        assert_eq!(f.version, 1);
+        assert_eq!(f.routing, RoutingEntry::default());
+        assert_eq!(f.compaction, CompactionEntry::default());
+    }
+
+    #[test]
+    fn routing_configuration_is_splits_or_hex_never_both() {
+        let mut r = RoutingEntry {
+            name: "range".into(),
+            splits: vec!["m".into()],
+            ..Default::default()
+        };
+        assert!(!r.config_bytes().unwrap().is_empty());
+        r.config_hex = "00".into();
+        assert!(r.config_bytes().is_err());
+        r.splits.clear();
+        assert_eq!(r.config_bytes().unwrap(), vec![0]);
+        r.config_hex = "0g".into();
+        assert!(r.config_bytes().is_err());
+    }
 }

@@ -129,6 +129,7 @@ async fn kill_9_of_the_leader_under_load_loses_no_acknowledged_write() {
     let addrs: Vec<String> = (0..3).map(|_| free_addr()).collect();
     let file = ClusterFile {
         cluster_id: 4242,
+        version: 1,
         nodes: (1..=3)
             .map(|id| NodeEntry {
                 id,

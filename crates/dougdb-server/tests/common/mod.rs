@@ -92,6 +92,7 @@ impl TestCluster {
         }
         let file = ClusterFile {
             cluster_id: 0xD0_96,
+            version: 1,
             nodes,
             shards,
             routing: RoutingEntry {
