@@ -111,7 +111,7 @@ fn load_wasm(spec: &RoutingSpec, wasm: &[u8]) -> Result<Routing> {
     let host =
         dougdb_plugin::PluginHost::new(dougdb_plugin::Limits::default()).map_err(plugin_err)?;
     let router = host
-        .load_router(&spec.name, wasm, &[])
+        .load_router(&spec.name, wasm, &spec.config)
         .map_err(plugin_err)?;
     Ok(Routing::Wasm(router))
 }
@@ -138,6 +138,7 @@ mod tests {
         RoutingSpec {
             name: name.into(),
             sha256: Some(Sha256::digest(wasm).into()),
+            config: Vec::new(),
         }
     }
 
@@ -147,6 +148,7 @@ mod tests {
             let spec = RoutingSpec {
                 name: name.into(),
                 sha256: None,
+                config: Vec::new(),
             };
             let routing = Routing::build(&spec, None).unwrap();
             let keys: [&[u8]; 3] = [b"a", b"bb", b""];
@@ -162,6 +164,7 @@ mod tests {
         let spec = RoutingSpec {
             name: "custom".into(),
             sha256: None,
+            config: Vec::new(),
         };
         let err = Routing::build(&spec, Some(b"bytes")).unwrap_err();
         assert!(matches!(err, Error::Plugin { .. }), "{err}");

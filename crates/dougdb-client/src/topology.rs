@@ -44,6 +44,8 @@ pub struct RoutingSpec {
     /// sha256 of its wasm bytes; `None` when the map gives none (allowed only for the
     /// built-in hash router, which the client runs natively).
     pub sha256: Option<[u8; 32]>,
+    /// Its configuration, passed to its `init` (e.g. the range router's split points).
+    pub config: Vec<u8>,
 }
 
 impl ClusterMap {
@@ -108,6 +110,7 @@ impl ClusterMap {
             routing: RoutingSpec {
                 name: routing.name,
                 sha256,
+                config: routing.config.to_vec(),
             },
         })
     }

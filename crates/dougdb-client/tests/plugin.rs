@@ -25,6 +25,7 @@ async fn mock_with_plugin(wasm: Vec<u8>, sha256: [u8; 32]) -> Mock {
         name: "custom-router".into(),
         sha256: Bytes::copy_from_slice(&sha256),
         wasm: Some(Bytes::from(wasm)),
+        config: Bytes::new(),
     };
     mock
 }

@@ -96,6 +96,7 @@ impl Facade {
                     .map(|d| Bytes::copy_from_slice(&d))
                     .unwrap_or_default(),
                 wasm: None,
+                config: map.routing.config.clone().into(),
             }),
         }
     }

@@ -89,6 +89,7 @@ impl Mock {
                 name: "hash-router".into(),
                 sha256: Bytes::from(vec![7u8; 32]),
                 wasm: None,
+                config: Bytes::new(),
             },
             page_size: 1000,
             ..Model::default()

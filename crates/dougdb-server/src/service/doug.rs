@@ -152,6 +152,7 @@ impl DougService {
                 name: c.routing.name.clone(),
                 sha256: decode_hex(&c.routing.sha256).into(),
                 wasm: None,
+                config: c.routing.config_bytes().unwrap_or_default().into(),
             }),
         }
     }
