@@ -30,7 +30,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 pub use handle::{ReplicaHandle, Request};
 pub use replica::Replica;
 
-use crate::cluster::ClusterFile;
+use crate::cluster::{ClusterFile, LiveCluster};
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::raft_store::{RaftStoreOptions, WalLogStore};
@@ -88,8 +88,10 @@ impl NodeOptions {
 pub struct Node {
     /// This node's id.
     pub id: u64,
-    /// The cluster map as persisted in the data dir.
-    pub cluster: ClusterFile,
+    /// The cluster map as persisted in the data dir (updated by membership changes).
+    pub cluster: Arc<LiveCluster>,
+    /// The routing plugin served in `ClusterMap`.
+    pub routing: crate::plugins::Routing,
     /// Hosted replicas by shard.
     pub replicas: BTreeMap<u64, ReplicaHandle>,
     /// Link faults (Admin controls).
@@ -188,7 +190,7 @@ fn open_replica(
 impl RunningNode {
     /// Opens every hosted replica, starts the transport and serves gRPC on `listener`.
     pub async fn start(
-        opts: NodeOptions,
+        mut opts: NodeOptions,
         cluster: ClusterFile,
         listener: TcpListener,
     ) -> Result<RunningNode> {
@@ -206,6 +208,10 @@ impl RunningNode {
                 reason: format!("node {} is not in the persisted cluster map", opts.id),
             });
         }
+        let routing = crate::plugins::load_routing(&cluster.routing, &opts.data_dir)?;
+        let compaction = crate::plugins::load_compaction(&cluster.compaction)?;
+        opts.state_machine.db.compaction_policy = Arc::clone(&compaction.policy);
+        let live = Arc::new(LiveCluster::new(cluster.clone(), &opts.data_dir));
         let addr = listener
             .local_addr()
             .map_err(io_err("reading the listener's address".into()))?;
@@ -223,7 +229,9 @@ impl RunningNode {
             Arc::clone(&faults),
         );
         let (stop, stop_rx) = watch::channel(false);
-        let metrics = Arc::new(Metrics::new(cluster.shards_of(opts.id).map(|s| s.id)));
+        let metrics = Metrics::new(cluster.shards_of(opts.id).map(|s| s.id));
+        let _ = metrics.compaction.set(compaction);
+        let metrics = Arc::new(metrics);
         let (metrics_task, metrics_addr) = match &opts.metrics_listen {
             Some(addr) => {
                 let l = bind(addr).await?;
@@ -263,6 +271,7 @@ impl RunningNode {
                 opts.tick,
             )?;
             r.snapshot_entries = opts.snapshot_entries;
+            r.cluster = Some(Arc::clone(&live));
             if let Some(m) = metrics.shards.get(&s.id) {
                 r.metrics = Arc::clone(m);
             }
@@ -270,7 +279,8 @@ impl RunningNode {
         }
         let node = Arc::new(Node {
             id: opts.id,
-            cluster: cluster.clone(),
+            cluster: live,
+            routing,
             replicas: handles.clone(),
             faults: Arc::clone(&faults),
             request_timeout: opts.request_timeout,

@@ -53,6 +53,8 @@ pub struct Replica {
     pub(crate) metrics: Arc<ShardMetrics>,
     /// Compact the log every this many applied entries (`None`: never).
     pub(crate) snapshot_entries: Option<u64>,
+    /// The node's cluster map, told about every applied membership change.
+    pub(crate) cluster: Option<Arc<crate::cluster::LiveCluster>>,
     role: Role,
     /// Term and vote as last made durable: a Ready whose hard state changes only the
     /// commit index needs no fsync (the commit is recomputed from a quorum, and applied
@@ -101,6 +103,7 @@ impl Replica {
             tick,
             metrics: Arc::default(),
             snapshot_entries: None,
+            cluster: None,
             role: Role::Follower,
             synced_term_vote,
             waiters: BTreeMap::new(),
@@ -390,14 +393,29 @@ impl Replica {
         Ok(sm.applied_index())
     }
 
-    /// An added member's address travels in its conf change's context.
+    /// An added member's address travels in its conf change's context: the transport
+    /// learns it, and the node's persisted cluster map records the change.
     fn learn_address(&self, change: &ConfChange) {
-        if change.kind == ConfChangeKind::RemoveNode || change.context.is_empty() {
-            return;
-        }
-        match std::str::from_utf8(&change.context) {
-            Ok(addr) => self.transport.add_peer(change.node.0, addr),
-            Err(_) => tracing::warn!(shard = self.shard, "conf change with a non-UTF-8 address"),
+        let address = match change.kind {
+            ConfChangeKind::RemoveNode => None,
+            _ if change.context.is_empty() => None,
+            _ => match std::str::from_utf8(&change.context) {
+                Ok(addr) => {
+                    self.transport.add_peer(change.node.0, addr);
+                    Some(addr)
+                }
+                Err(_) => {
+                    tracing::warn!(shard = self.shard, "conf change with a non-UTF-8 address");
+                    None
+                }
+            },
+        };
+        if let Some(cluster) = &self.cluster
+            && let Err(e) = cluster.membership_changed(change.node.0, address)
+        {
+            // The Raft log stays the source of truth for membership; the map is re-learnt
+            // when the entry is applied again after a restart.
+            tracing::error!(shard = self.shard, error = %e, "saving the cluster map");
         }
     }
 

@@ -148,7 +148,7 @@ impl Admin for AdminService {
         }
         Ok(Response::new(v1::StatusResponse {
             node_id: self.node.id,
-            cluster_id: self.node.cluster.cluster_id,
+            cluster_id: self.node.cluster.cluster_id(),
             fault_injection: self.node.faults.enabled(),
             replicas,
         }))

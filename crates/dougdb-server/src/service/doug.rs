@@ -113,11 +113,11 @@ impl DougService {
     }
 
     fn cluster_map(&self, include_wasm: bool) -> v1::ClusterMap {
-        let c = &self.node.cluster;
-        let _ = include_wasm; // plugin bytes are not stored by the node yet
+        let c = self.node.cluster.get();
+        let routing = &self.node.routing;
         v1::ClusterMap {
             cluster_id: c.cluster_id,
-            version: 1,
+            version: c.version,
             nodes: c
                 .nodes
                 .iter()
@@ -149,24 +149,21 @@ impl DougService {
                 })
                 .collect(),
             routing: Some(v1::RoutingPlugin {
-                name: c.routing.name.clone(),
-                sha256: decode_hex(&c.routing.sha256).into(),
-                wasm: None,
-                config: c.routing.config_bytes().unwrap_or_default().into(),
+                name: routing.name.clone(),
+                sha256: routing
+                    .sha256
+                    .map(|d| d.to_vec())
+                    .unwrap_or_default()
+                    .into(),
+                wasm: routing
+                    .wasm
+                    .as_ref()
+                    .filter(|_| include_wasm)
+                    .map(|w| bytes::Bytes::copy_from_slice(w)),
+                config: routing.config.clone().into(),
             }),
         }
     }
-}
-
-fn decode_hex(s: &str) -> Vec<u8> {
-    let digits: Vec<u8> = s
-        .bytes()
-        .filter_map(|b| (b as char).to_digit(16).map(|d| d as u8))
-        .collect();
-    digits
-        .chunks(2)
-        .map(|p| p[0] << 4 | p.get(1).copied().unwrap_or(0))
-        .collect()
 }
 
 /// The methods' bodies; the trait impl below times them.

@@ -20,7 +20,7 @@ pub fn status_of(node: &Node, e: &Error) -> Status {
     let detail = match e {
         Error::NotLeader { shard, leader_hint } => ErrorDetail::not_leader(
             *shard,
-            leader_hint.map(|id| (id, node.cluster.address(id).unwrap_or_default().to_owned())),
+            leader_hint.map(|id| (id, node.cluster.address(id).unwrap_or_default())),
         ),
         Error::WrongShard { shard } => ErrorDetail::wrong_shard(*shard),
         Error::Unavailable { reason } => ErrorDetail::unavailable(reason.clone()),

@@ -79,6 +79,18 @@ impl TestCluster {
         lease_reads: bool,
         snapshot_entries: Option<u64>,
     ) -> TestCluster {
+        Self::start_file(n, shards, faults, lease_reads, snapshot_entries, |_| {}).await
+    }
+
+    /// Like `start_opts`, with the cluster file edited by `edit` before the nodes start.
+    pub async fn start_file(
+        n: u64,
+        shards: Vec<ShardEntry>,
+        faults: bool,
+        lease_reads: bool,
+        snapshot_entries: Option<u64>,
+        edit: impl FnOnce(&mut ClusterFile),
+    ) -> TestCluster {
         let dir = tempfile::tempdir().unwrap();
         let mut listeners = Vec::new();
         let mut nodes = Vec::new();
@@ -102,6 +114,8 @@ impl TestCluster {
             },
             compaction: Default::default(),
         };
+        let mut file = file;
+        edit(&mut file);
         let mut c = TestCluster {
             dir,
             file,
@@ -204,7 +218,13 @@ impl TestCluster {
 
     /// Starts node `id` again on its own data dir and address (after `kill` or `stop_all`).
     pub async fn restart(&mut self, id: u64) {
-        let listener = bind(&self.address(id)).await.unwrap();
+        // A killed node's listener closes once its aborted tasks are dropped: poll.
+        let addr = self.address(id);
+        let listener = eventually("the node's port to be free", Duration::from_secs(5), || {
+            let addr = addr.clone();
+            async move { bind(&addr).await.ok() }
+        })
+        .await;
         let node = RunningNode::start(self.options(id), self.file.clone(), listener)
             .await
             .unwrap();
