@@ -17,7 +17,10 @@
 //!
 //! `snap-<index>-<term>.data` (20-digit zero-padded numbers): the snapshot's bytes,
 //! written and fsynced under a `.tmp` name, renamed, directory fsynced, *before* the meta
-//! file naming it. Its length and CRC32 are in the meta file and checked on open.
+//! file naming it. Its length and CRC32 are in the meta file and checked on open. Its
+//! content is opaque here: the state machine's snapshot (its LSM tables, applied index
+//! and exactly-once table; format in `state_machine/snapshot.rs`, itself CRC-checked
+//! again when installed). It is as large as the shard's tables.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -7,7 +7,6 @@
 //! advances), identically on every replica, rather than halting the group.
 
 use std::collections::HashMap;
-use std::ops::Bound;
 use std::path::Path;
 
 use dougdb_raft::{Entry, EntryKind};
@@ -21,6 +20,11 @@ use crate::error::{Error, Result};
 
 /// Bytes a session record adds to a value (sequence, index, outcome header).
 const SESSION_OVERHEAD_BYTES: usize = 64;
+/// Default of [`StateMachineOptions::snapshot_log_bytes`].
+pub const SNAPSHOT_LOG_BYTES_DEFAULT: u64 = 64 << 20;
+/// What an entry costs in the log besides its data (WAL frame, index, term, kind): an
+/// estimate, so that a log of empty entries is bounded too.
+const ENTRY_OVERHEAD_BYTES: u64 = 32;
 
 /// How a [`StateMachine`] is opened.
 #[derive(Clone, Debug)]
@@ -31,6 +35,10 @@ pub struct StateMachineOptions {
     pub sessions_max: usize,
     /// LSM options; `wal` is forced off and the value limit raised to fit session records.
     pub db: Options,
+    /// Snapshot and compact the log once the entries applied since the last snapshot
+    /// carry this many bytes (`None`: only by entry count). Bounds the log on disk and
+    /// the replay after a restart even when entries are large.
+    pub snapshot_log_bytes: Option<u64>,
 }
 
 impl Default for StateMachineOptions {
@@ -39,6 +47,7 @@ impl Default for StateMachineOptions {
             limits: Limits::default(),
             sessions_max: 100_000,
             db: Options::default(),
+            snapshot_log_bytes: Some(SNAPSHOT_LOG_BYTES_DEFAULT),
         }
     }
 }
@@ -81,13 +90,18 @@ pub enum Applied {
 /// A shard's state machine.
 #[derive(Debug)]
 pub struct StateMachine {
-    db: Db,
-    sessions: Sessions,
+    pub(super) db: Db,
+    pub(super) sessions: Sessions,
     limits: Limits,
     /// Highest index applied in this process (or flushed before it started).
-    applied: u64,
+    pub(super) applied: u64,
     /// Capacity of the exactly-once table (to reload it after a snapshot).
-    sessions_max: usize,
+    pub(super) sessions_max: usize,
+    /// See [`StateMachineOptions::snapshot_log_bytes`].
+    snapshot_log_bytes: Option<u64>,
+    /// Log bytes applied since the last snapshot (in this process: a restart starts
+    /// from 0, so the log may reach up to twice the limit across a restart).
+    pub(super) log_bytes_since_snapshot: u64,
 }
 
 impl StateMachine {
@@ -110,6 +124,8 @@ impl StateMachine {
             limits: opts.limits,
             applied,
             sessions_max: opts.sessions_max,
+            snapshot_log_bytes: opts.snapshot_log_bytes,
+            log_bytes_since_snapshot: 0,
         })
     }
 
@@ -149,8 +165,36 @@ impl StateMachine {
         Ok(self.db.close()?)
     }
 
+    /// Log bytes applied since the last snapshot (estimated: data plus a fixed overhead
+    /// per entry).
+    pub fn log_bytes_since_snapshot(&self) -> u64 {
+        self.log_bytes_since_snapshot
+    }
+
+    /// The byte threshold that triggers a snapshot (`None`: none).
+    pub fn snapshot_log_bytes(&self) -> Option<u64> {
+        self.snapshot_log_bytes
+    }
+
+    /// True once the bytes applied since the last snapshot reach the threshold.
+    pub fn wants_snapshot_by_bytes(&self) -> bool {
+        self.snapshot_log_bytes
+            .is_some_and(|max| self.log_bytes_since_snapshot >= max)
+    }
+
+    /// Records that the log was compacted behind a snapshot of this state: the byte
+    /// count restarts.
+    pub fn note_log_compacted(&mut self) {
+        self.log_bytes_since_snapshot = 0;
+    }
+
     /// Applies one committed entry, exactly once.
     pub fn apply_entry(&mut self, entry: &Entry) -> Result<Applied> {
+        if entry.index.0 > self.applied {
+            self.log_bytes_since_snapshot = self
+                .log_bytes_since_snapshot
+                .saturating_add(entry.data.len() as u64 + ENTRY_OVERHEAD_BYTES);
+        }
         match entry.kind {
             EntryKind::Normal => self.apply_command(entry.index.0, &entry.data),
             EntryKind::Noop | EntryKind::ConfChange => {
@@ -199,38 +243,6 @@ impl StateMachine {
         self.sessions.record(cmd.tag, index, &outcome, &mut batch);
         self.commit(batch, index)?;
         Ok(Applied::Done(outcome))
-    }
-
-    /// A logical snapshot of the applied state: `applied (u64 LE)`, then every pair of the
-    /// LSM (exactly-once table included) in key order as `len (u32 LE), key, len, value`.
-    pub fn snapshot_data(&self) -> Result<Vec<u8>> {
-        let mut out = self.applied.to_le_bytes().to_vec();
-        for item in self.db.scan_bounds(Bound::Unbounded, Bound::Unbounded)? {
-            let (k, v) = item?;
-            for b in [&k, &v] {
-                out.extend_from_slice(&(b.len() as u32).to_le_bytes());
-                out.extend_from_slice(b);
-            }
-        }
-        Ok(out)
-    }
-
-    /// Replaces the whole state with the snapshot `data` taken at `index` (one atomic
-    /// batch: every current key deleted, every snapshot pair written), then flushes, so
-    /// the durable applied index is `index` on return.
-    pub fn install_snapshot(&mut self, index: u64, data: &[u8]) -> Result<()> {
-        let pairs = decode_snapshot(data)?;
-        let mut batch = WriteBatch::new();
-        for item in self.db.scan_bounds(Bound::Unbounded, Bound::Unbounded)? {
-            batch.delete(&item?.0);
-        }
-        for (k, v) in pairs {
-            batch.put(k, v);
-        }
-        self.commit(batch, index)?;
-        self.db.flush()?;
-        self.sessions = Sessions::load(&self.db, self.sessions_max)?;
-        Ok(())
     }
 
     fn reject(&mut self, index: u64, why: Rejection) -> Result<Applied> {
@@ -306,34 +318,4 @@ impl StateMachine {
             }
         })
     }
-}
-
-fn decode_snapshot(data: &[u8]) -> Result<Vec<(&[u8], &[u8])>> {
-    let bad = |offset: usize, reason| Error::BadCommand {
-        offset: offset as u64,
-        reason,
-    };
-    let mut pos = 8;
-    if data.len() < pos {
-        return Err(bad(0, "snapshot shorter than its header"));
-    }
-    let mut pairs = Vec::new();
-    let take = |pos: &mut usize| -> Result<&[u8]> {
-        let len_bytes = data
-            .get(*pos..*pos + 4)
-            .ok_or_else(|| bad(*pos, "truncated length in snapshot"))?;
-        let len = u32::from_le_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]]);
-        let start = *pos + 4;
-        let b = data
-            .get(start..start + len as usize)
-            .ok_or_else(|| bad(start, "truncated bytes in snapshot"))?;
-        *pos = start + len as usize;
-        Ok(b)
-    };
-    while pos < data.len() {
-        let k = take(&mut pos)?;
-        let v = take(&mut pos)?;
-        pairs.push((k, v));
-    }
-    Ok(pairs)
 }

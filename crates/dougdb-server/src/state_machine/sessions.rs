@@ -120,6 +120,13 @@ impl Sessions {
         self.map.is_empty()
     }
 
+    /// Every remembered session, by client id ascending (for snapshots).
+    pub fn sorted(&self) -> Vec<(u64, &Session)> {
+        let mut v: Vec<(u64, &Session)> = self.map.iter().map(|(id, s)| (*id, s)).collect();
+        v.sort_unstable_by_key(|(id, _)| *id);
+        v
+    }
+
     /// The session of `client_id`, if remembered.
     pub fn get(&self, client_id: u64) -> Option<&Session> {
         self.map.get(&client_id)

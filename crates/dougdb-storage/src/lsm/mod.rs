@@ -18,7 +18,10 @@ pub mod version;
 
 pub use batch::{BatchOp, WriteBatch};
 pub use compaction::{LeveledPolicy, SizeTieredPolicy};
-pub use db::{Db, DbIter, ScanRange, Snapshot};
+pub use db::{
+    Checkpoint, CheckpointTable, Db, DbIter, INGEST_TABLES_MAX, IngestCheckpoint, IngestTable,
+    ScanRange, Snapshot,
+};
 pub use iter::InternalIterator;
 pub use key::{SeqNo, ValueKind};
 pub use options::{Options, SyncMode};

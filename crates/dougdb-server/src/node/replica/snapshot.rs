@@ -1,5 +1,7 @@
 //! Snapshots of a replica: loading a leader's snapshot into the state machine, and
-//! compacting the log behind a snapshot of its own every `snapshot_entries` entries.
+//! compacting the log behind a snapshot of its own once `snapshot_entries` entries, or
+//! `StateMachineOptions::snapshot_log_bytes` bytes of entries, were applied since the
+//! last one (whichever comes first).
 
 use dougdb_raft::{LogIndex, LogStore};
 
@@ -37,17 +39,27 @@ impl Replica {
     }
 
     /// Snapshots the state machine and compacts the log once `snapshot_entries` entries
-    /// were applied since the last snapshot.
+    /// or `snapshot_log_bytes` bytes of entries were applied since the last snapshot.
     pub(super) fn maybe_compact(&mut self, applied: u64) -> Result<()> {
-        let Some(every) = self.snapshot_entries else {
-            return Ok(());
-        };
         let last = self.raw.store().snapshot_metadata()?.index.0;
-        if applied < last.saturating_add(every.max(1)) {
+        if applied <= last {
+            return Ok(());
+        }
+        let by_count = self
+            .snapshot_entries
+            .is_some_and(|every| applied >= last.saturating_add(every.max(1)));
+        if !by_count && !self.sm.read().wants_snapshot_by_bytes() {
             return Ok(());
         }
         let data = self.sm.read().snapshot_data()?;
+        tracing::debug!(
+            shard = self.shard,
+            index = applied,
+            bytes = data.len(),
+            "compacting the log behind a snapshot"
+        );
         self.raw.compact(LogIndex(applied), data)?;
+        self.sm.write().note_log_compacted();
         Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! and `Sync`; background flush and compaction run on two `std::thread`s.
 
 mod background;
+mod checkpoint;
 mod inner;
 mod open;
 mod range;
@@ -17,6 +18,9 @@ use std::thread::JoinHandle;
 
 use parking_lot::Mutex;
 
+pub use checkpoint::{
+    Checkpoint, CheckpointTable, INGEST_TABLES_MAX, IngestCheckpoint, IngestTable,
+};
 pub use range::ScanRange;
 pub use read::DbIter;
 pub use snapshot::Snapshot;
