@@ -4,6 +4,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Direct dependencies only: for a crate that may use another crate which itself wires the
+# forbidden ones (dougdb-py runs dougdb-server, which links Raft and storage).
+forbid_direct() { # crate, forbidden...
+  local crate=$1; shift
+  [ -d "crates/$crate" ] || return 0
+  local direct
+  direct=$(cargo tree -p "$crate" -e normal --depth 1 --prefix none --locked 2>/dev/null | awk '{print $1}' | sort -u)
+  for bad in "$@"; do
+    if grep -qx "$bad" <<<"$direct"; then
+      echo "boundary violation: $crate depends directly on $bad" >&2
+      exit 1
+    fi
+  done
+}
+
 forbid() { # crate, forbidden...
   local crate=$1; shift
   [ -d "crates/$crate" ] || return 0
@@ -22,5 +37,7 @@ forbid dougdb-storage dougdb-raft tonic tokio wasmtime dougdb-plugin
 forbid dougdb-plugin tonic dougdb-raft dougdb-server
 forbid dougdb-client dougdb-storage dougdb-raft dougdb-server
 forbid dougdb-server pyo3
-forbid dougdb-py dougdb-raft dougdb-storage
+# dougdb-py is thin: client, server (to run a node in-process), proto and the plugin host;
+# never Raft or storage internals directly.
+forbid_direct dougdb-py dougdb-raft dougdb-storage
 echo "crate boundaries: ok"
