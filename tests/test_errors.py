@@ -125,12 +125,6 @@ def test_bad_endpoint_string() -> None:
         dougdb.connect("", timeout=1.0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (dougdb-client connect): a server that accepts and never answers gives "
-    "UnavailableError ('no node served the cluster map: Cancelled: Timeout expired'); "
-    "API.md: past the deadline TimeoutError, or ConnectionError when no endpoint is reachable",
-)
 def test_timeout_on_a_silent_server() -> None:
     """A listener that accepts and never answers: every call hits its deadline."""
     with socket.socket() as server:

@@ -100,12 +100,6 @@ def test_paused_leader_is_replaced(dougdb_cluster: Any) -> None:
     assert cluster.wait_for_leader() is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (dougdb-client): a client whose cached leader is paused (SIGSTOP) waits out "
-    "the whole deadline on it and raises TimeoutError, though a new leader was elected in "
-    "~0.3 s; API.md: the client retries internally within the deadline on leader changes",
-)
 def test_client_moves_off_a_paused_leader(dougdb_cluster: Any) -> None:
     cluster = dougdb_cluster
     db = cluster.client()
@@ -120,12 +114,6 @@ def test_client_moves_off_a_paused_leader(dougdb_cluster: Any) -> None:
         cluster.resume(old)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (dougdb-client connect): connecting to a paused node raises UnavailableError "
-    "('no node served the cluster map'); API.md: a call to a paused pinned node raises "
-    "ConnectionError or TimeoutError",
-)
 def test_connect_to_a_paused_node(dougdb_cluster: Any) -> None:
     cluster = dougdb_cluster
     cluster.pause(2)

@@ -229,6 +229,8 @@ async fn fetch_map(
 ) -> Result<(ClusterMap, Routing)> {
     let mut backoff = Backoff::new(options.backoff_initial, options.backoff_max);
     let mut reached_any = false;
+    // Some node answered at all (if none did, the nodes reached are stalled: a timeout).
+    let mut answered_any = false;
     let mut last = String::from("no attempt finished before the deadline");
     loop {
         for endpoint in endpoints {
@@ -248,10 +250,15 @@ async fn fetch_map(
                 let mut request = tonic::Request::new(ClusterMapRequest {
                     include_routing_plugin: include,
                 });
-                request.set_timeout(deadline.remaining());
+                // One stalled node (paused, cut off) must not hold the whole deadline.
+                let attempt = deadline.remaining().min(
+                    options
+                        .attempt_timeout
+                        .max(std::time::Duration::from_millis(1)),
+                );
+                request.set_timeout(attempt);
                 async move {
-                    let answer =
-                        tokio::time::timeout(deadline.remaining(), client.cluster_map(request));
+                    let answer = tokio::time::timeout(attempt, client.cluster_map(request));
                     match answer.await {
                         Ok(Ok(response)) => Ok(response.into_inner().map),
                         Ok(Err(status)) => Err(Some(status)),
@@ -263,6 +270,7 @@ async fn fetch_map(
                 Ok(Some(map)) => map,
                 Ok(None) => return Err(Error::protocol(format!("{endpoint} sent no cluster map"))),
                 Err(status) => {
+                    answered_any |= status.as_ref().is_some_and(|s| !timed_out(s));
                     last = map_failure(endpoint, status.as_ref(), pool)?;
                     continue;
                 }
@@ -287,7 +295,11 @@ async fn fetch_map(
             return Ok((map, routing));
         }
         if deadline.passed() {
-            return Err(if reached_any {
+            return Err(if reached_any && !answered_any {
+                Error::Timeout {
+                    deadline: deadline.budget,
+                }
+            } else if reached_any {
                 Error::Unavailable {
                     shard: None,
                     reason: format!("no node served the cluster map: {last}"),
@@ -302,6 +314,14 @@ async fn fetch_map(
         let delay = rng.with(|r| backoff.next_delay(r));
         tokio::time::sleep(delay.min(deadline.remaining())).await;
     }
+}
+
+/// Whether `status` is tonic's own deadline (or cancellation on it), not a node's answer.
+fn timed_out(status: &tonic::Status) -> bool {
+    matches!(
+        status.code(),
+        tonic::Code::DeadlineExceeded | tonic::Code::Cancelled
+    )
 }
 
 /// The reason to remember from a failed ClusterMap call, or the error that ends the

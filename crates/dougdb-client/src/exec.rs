@@ -146,7 +146,12 @@ impl Client {
             seen.reached_any = true;
             seen.last_connect_failed = false;
             let remaining = deadline.remaining();
-            let status = match tokio::time::timeout(remaining, op(client, remaining)).await {
+            let attempt = if self.is_pinned() {
+                remaining
+            } else {
+                remaining.min(opts.attempt_timeout.max(Duration::from_millis(1)))
+            };
+            let status = match tokio::time::timeout(attempt, op(client, attempt)).await {
                 Ok(Ok(value)) => {
                     if access != Access::Eventual
                         && let Some(node) = target.node
@@ -157,7 +162,12 @@ impl Client {
                 }
                 Ok(Err(status)) => status,
                 Err(_elapsed) => {
+                    // No answer in time: the node may be paused or cut off. Try another
+                    // (a replica names the current leader) rather than wait on it.
                     seen.uncertain = true;
+                    seen.last = format!("{} did not answer within {attempt:?}", target.address);
+                    self.inner.pool.evict(&target.address);
+                    self.forget_leader(shard, target.node);
                     continue;
                 }
             };

@@ -36,6 +36,11 @@ pub struct ClientOptions {
     pub backoff_max: Duration,
     /// Longest wait for one TCP connection to a node (also bounded by the deadline).
     pub connect_timeout: Duration,
+    /// Longest wait for one attempt's answer before the client tries elsewhere (a paused
+    /// or partitioned leader must not hold a call for its whole deadline). A write whose
+    /// attempt timed out is retried with the same tag, so it still applies at most once.
+    /// Pinned clients have nowhere else to go and wait for the whole deadline.
+    pub attempt_timeout: Duration,
     /// Largest gRPC message sent or received, in bytes.
     pub message_bytes_max: usize,
     /// Writes in flight at once: one client id per slot, since a server admits one write
@@ -56,6 +61,7 @@ impl Default for ClientOptions {
             backoff_initial: Duration::from_millis(10),
             backoff_max: Duration::from_millis(500),
             connect_timeout: Duration::from_secs(1),
+            attempt_timeout: Duration::from_secs(1),
             message_bytes_max: 16 * 1024 * 1024,
             write_slots: 64,
             pinned: false,

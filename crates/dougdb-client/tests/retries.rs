@@ -120,6 +120,39 @@ async fn a_slow_node_makes_the_call_time_out_at_its_deadline() {
 }
 
 #[tokio::test]
+async fn a_stalled_cached_leader_is_left_after_one_attempt_timeout() {
+    let mock = Mock::start(3, 1).await;
+    let mut opts = options(&mock);
+    opts.attempt_timeout = Duration::from_millis(300);
+    let client = Client::connect_with(opts).await.unwrap();
+    mock.lock().leaders[0] = Some(1);
+    client.put(b"k", b"1").await.unwrap(); // caches node 1 as the leader
+    // Node 1 stalls (as if paused) and node 2 takes over: the write does not wait out
+    // its 4 s deadline on node 1, it moves on after one attempt and lands on node 2.
+    mock.behave(1, |b| b.delay = Some(Duration::from_secs(30)));
+    mock.lock().leaders[0] = Some(2);
+    let started = std::time::Instant::now();
+    client
+        .with_timeout(Duration::from_secs(4))
+        .put(b"k", b"2")
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        client
+            .get(b"k", Consistency::Strong)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(&b"2"[..])
+    );
+}
+
+#[tokio::test]
 async fn a_cluster_without_a_leader_is_unavailable_after_the_deadline() {
     let mock = Mock::start(3, 1).await;
     let client = Client::connect_with(options(&mock)).await.unwrap();
