@@ -221,11 +221,6 @@ def test_pinned_client_on_follower(kv_cluster: Any, kv: Any, unique_prefix: byte
     assert kv.get(key) == b"f"  # the refused write did not happen
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (server): a strong read on a follower-pinned client raises NotLeaderError; "
-    "API.md: strong reads are served by n through the leader (ReadIndex) or fail",
-)
 def test_pinned_follower_strong_read_through_leader(
     kv_cluster: Any, kv: Any, unique_prefix: bytes
 ) -> None:

@@ -50,6 +50,10 @@ pub enum Command {
         /// Snapshot the state machine and compact the log every N applied entries.
         #[arg(long)]
         snapshot_entries: Option<u64>,
+        /// ... or once this many bytes of entries were applied since the last snapshot
+        /// (default 64 MiB; 0 turns the byte trigger off).
+        #[arg(long)]
+        snapshot_log_bytes: Option<u64>,
         /// Raft tick in milliseconds.
         #[arg(long, default_value_t = 10)]
         tick_ms: u64,
@@ -109,6 +113,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             metrics_listen,
             lease_reads,
             snapshot_entries,
+            snapshot_log_bytes,
             tick_ms,
         } => {
             let mut opts = NodeOptions::new(id, data_dir);
@@ -116,6 +121,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             opts.metrics_listen = metrics_listen;
             opts.lease_reads = lease_reads;
             opts.snapshot_entries = snapshot_entries;
+            if let Some(bytes) = snapshot_log_bytes {
+                opts.state_machine.snapshot_log_bytes = (bytes > 0).then_some(bytes);
+            }
             opts.tick = Duration::from_millis(tick_ms.max(1));
             run_node(opts, &listen, &cluster).await
         }

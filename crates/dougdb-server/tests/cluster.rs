@@ -1,6 +1,7 @@
 //! Three in-process nodes over real gRPC on loopback, one shard: election, replication,
-//! strong and eventual reads, NotLeader hints, InvalidArgument, and leader loss with
-//! every acknowledged write still readable.
+//! strong reads (on the leader, and on followers through it) and eventual reads, NotLeader
+//! hints for writes, InvalidArgument, and leader loss with every acknowledged write still
+//! readable.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -47,20 +48,22 @@ async fn three_nodes_replicate_and_survive_leader_loss() {
             }
         })
         .await;
-        // A follower refuses writes and strong reads with a hint naming the leader.
-        for status in [
-            fc.put(put(b"x", b"y")).await.unwrap_err(),
-            fc.get(get(b"x", Consistency::Strong)).await.unwrap_err(),
-        ] {
-            assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
-            let Some(Kind::NotLeader(nl)) = from_status(&status).unwrap().and_then(|d| d.kind)
-            else {
-                panic!("expected NotLeader, got {status:?}");
-            };
-            let hint = nl.leader_hint.expect("a leader hint");
-            assert_eq!(hint.node_id, leader);
-            assert_eq!(hint.address, c.address(leader));
-        }
+        // A follower serves strong reads through the leader (ReadIndex forwarded): it
+        // sees the last acknowledged write at once, not eventually.
+        let r = fc.get(get(b"key-039", Consistency::Strong)).await.unwrap();
+        assert_eq!(r.into_inner().value.as_deref(), Some(&b"value-39"[..]));
+        lc.put(put(b"fresh", b"1")).await.unwrap();
+        let r = fc.get(get(b"fresh", Consistency::Strong)).await.unwrap();
+        assert_eq!(r.into_inner().value.as_deref(), Some(&b"1"[..]));
+        // It refuses writes with a hint naming the leader.
+        let status = fc.put(put(b"x", b"y")).await.unwrap_err();
+        assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+        let Some(Kind::NotLeader(nl)) = from_status(&status).unwrap().and_then(|d| d.kind) else {
+            panic!("expected NotLeader, got {status:?}");
+        };
+        let hint = nl.leader_hint.expect("a leader hint");
+        assert_eq!(hint.node_id, leader);
+        assert_eq!(hint.address, c.address(leader));
     }
 
     // Crash the leader: a new one is elected and keeps every acknowledged write.
@@ -147,7 +150,7 @@ async fn four_shards_on_three_nodes_are_independent_groups() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn lease_reads_serve_strong_reads_on_the_leader_only() {
+async fn lease_reads_serve_strong_reads_on_the_leader_and_through_it() {
     let shard = dougdb_server::cluster::ShardEntry {
         id: 0,
         replicas: vec![1, 2, 3],
@@ -160,12 +163,12 @@ async fn lease_reads_serve_strong_reads_on_the_leader_only() {
     let r = lc.get(get(b"lease", Consistency::Strong)).await.unwrap();
     assert_eq!(r.into_inner().value.as_deref(), Some(&b"1"[..]));
     let follower = c.live().into_iter().find(|id| *id != leader).unwrap();
-    let status = c
+    let r = c
         .doug(follower)
         .await
         .get(get(b"lease", Consistency::Strong))
         .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::FailedPrecondition);
+        .unwrap();
+    assert_eq!(r.into_inner().value.as_deref(), Some(&b"1"[..]));
     c.stop_all().await;
 }

@@ -185,13 +185,10 @@ impl Replica {
                     }
                 }
             }
-            Request::ReadIndex { reply } => {
-                if self.role == Role::Leader {
-                    self.reads_new.push(reply);
-                } else {
-                    let _ = reply.send(Err(self.not_leader()));
-                }
-            }
+            // On a follower the round is forwarded to the leader (Raft's ReadIndex
+            // forwarding); the read is served here once this replica applied up to the
+            // leader's confirmed commit index. With no leader known: NotLeader.
+            Request::ReadIndex { reply } => self.reads_new.push(reply),
             Request::Status { reply } => {
                 let snap = self
                     .raw
@@ -276,8 +273,13 @@ impl Replica {
         let mut rd = self.raw.ready()?;
         if let Some(ss) = &rd.soft_state {
             let leader = ss.leader.map_or(0, |n| n.0);
-            if self.leader.swap(leader, Ordering::Relaxed) != leader && leader != 0 {
+            let leader_changed = self.leader.swap(leader, Ordering::Relaxed) != leader;
+            if leader_changed && leader != 0 {
                 self.metrics.leader_changes.fetch_add(1, Ordering::Relaxed);
+            }
+            // Rounds forwarded to a leader that is no longer the leader get no answer.
+            if leader_changed && self.role != Role::Leader {
+                self.fail_reads();
             }
             if ss.role == Role::Candidate && self.role != Role::Candidate {
                 self.metrics.elections.fetch_add(1, Ordering::Relaxed);
