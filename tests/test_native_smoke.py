@@ -116,15 +116,37 @@ def test_ctrl_c_interrupts_a_hung_call(cluster: dougdb.LocalCluster) -> None:
 
     pinned = cluster.client(node=2, timeout=60.0)
     cluster.pause(2)
-    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    # The node is stopped: a short call times out (so the long one below hangs for real).
+    with pytest.raises(dougdb.TimeoutError):
+        pinned.get(b"k", consistency="eventual", timeout=0.5)
+    # Ctrl-C, as a user presses it: SIGINT to this process while the call waits. It is
+    # repeated (bounded) until the call ends, so a busy machine delaying the first one
+    # cannot make the test pass or fail by timing; the call must end by the interrupt.
+    done = threading.Event()
+
+    def interrupt() -> None:
+        for _ in range(16):
+            if done.wait(0.3):
+                return
+            os.kill(os.getpid(), signal.SIGINT)
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if not done.is_set():  # a late repeat after the call ended is dropped
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    sender = threading.Thread(target=interrupt, daemon=True)
     started = time.monotonic()
     try:
-        timer.start()
+        sender.start()
         with pytest.raises(KeyboardInterrupt):
-            pinned.get(b"k", consistency="eventual")  # hangs: the node is stopped
+            value = pinned.get(b"k", consistency="eventual")  # hangs: the node is stopped
+            pytest.fail(f"a call to a paused node returned {value!r}")
         assert time.monotonic() - started < 5.0
     finally:
-        timer.cancel()
+        done.set()
+        sender.join()
+        signal.signal(signal.SIGINT, previous)
         cluster.resume(2)
 
 
