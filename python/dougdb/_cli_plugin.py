@@ -1,7 +1,7 @@
 """``dougdb plugin new|build|test``: scaffold, build and try a wasm plugin crate.
 
-The templates are those of ``crates/dougdb-plugin/src/scaffold.rs`` (the native module's
-scaffold is used when it exposes one); the crate depends on the SDK in ``plugins/sdk`` by
+The templates are those of ``crates/dougdb-plugin/src/scaffold.rs``, through the native
+module (one copy); the crate depends on the SDK in ``plugins/sdk`` by
 path, found next to this package in a source checkout, or given by ``--sdk`` /
 ``$DOUGDB_PLUGIN_SDK``.
 """
@@ -19,55 +19,6 @@ from typing import Any
 __all__ = ["PluginCommandError", "find_sdk", "new_plugin", "build_plugin", "crate_name"]
 
 WASM_TARGET = "wasm32-unknown-unknown"
-
-_ROUTER_LIB = """//! A DougDB routing plugin. Must be a pure function of (key, shard_count): see
-//! docs/plugins.md, "Determinism a routing plugin must keep".
-
-use dougdb_plugin_sdk::router;
-
-#[router]
-fn route(key: &[u8], shard_count: u32) -> u32 {
-    dougdb_plugin_sdk::hash_route(key, shard_count)
-}
-"""
-
-_COMPACTION_LIB = """//! A DougDB compaction policy: decides, the storage engine validates and merges.
-
-use dougdb_plugin_sdk::{CompactionTask, LevelsSummary, compaction_policy};
-
-#[compaction_policy]
-fn pick(summary: &LevelsSummary) -> Option<CompactionTask> {
-    // Merge all of level 0 into level 1 once it holds 4 tables.
-    let l0 = &summary.levels.first()?.tables;
-    (l0.len() >= 4).then(|| CompactionTask {
-        inputs: l0.iter().map(|t| t.id).collect(),
-        output_level: 1,
-    })
-}
-"""
-
-_CARGO_TOML = """[package]
-name = "{name}"
-version = "0.1.0"
-edition = "2024"
-publish = false
-
-[lib]
-crate-type = ["cdylib", "rlib"]
-
-[dependencies]
-dougdb-plugin-sdk = {{ path = "{sdk}" }}
-
-# Its own workspace, so it builds wherever it is created.
-[workspace]
-
-[profile.release]
-opt-level = 3
-lto = true
-codegen-units = 1
-panic = "abort"
-strip = true
-"""
 
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 
@@ -96,24 +47,6 @@ def find_sdk(explicit: str | None = None) -> Path:
     )
 
 
-def _native_scaffold(name: str, kind: str, sdk: Path) -> list[tuple[str, str]] | None:
-    """The native module's scaffold, when P1's package exposes one (same templates)."""
-    try:
-        from . import _native  # noqa: PLC0415 (optional, only for this command)
-    except ImportError:
-        return None
-    fn: Any = getattr(_native, "scaffold_plugin_files", None) or getattr(
-        _native, "scaffold_files", None
-    )
-    if fn is None:
-        return None
-    try:
-        files = fn(name, kind, str(sdk))
-    except Exception:  # noqa: BLE001 - fall back on the Python copy of the templates
-        return None
-    return [(str(p), str(c)) for p, c in files]
-
-
 def new_plugin(name: str, kind: str, parent: Path, sdk: Path) -> Path:
     """Writes a new plugin crate ``parent/name`` and returns its directory."""
     if not _NAME_RE.match(name):
@@ -126,11 +59,9 @@ def new_plugin(name: str, kind: str, parent: Path, sdk: Path) -> Path:
     target = parent / name
     if target.exists() and any(target.iterdir()):
         raise PluginCommandError(f"{target} exists and is not empty; choose another name")
-    files = _native_scaffold(name, kind, sdk) or [
-        ("Cargo.toml", _CARGO_TOML.format(name=name, sdk=str(sdk).replace("\\", "/"))),
-        ("src/lib.rs", _ROUTER_LIB if kind == "router" else _COMPACTION_LIB),
-        (".gitignore", "/target\n"),
-    ]
+    from . import _native  # noqa: PLC0415 (the templates of crates/dougdb-plugin)
+
+    files = _native.scaffold_files(name, kind, str(sdk))
     for rel, text in files:
         path = target / rel
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -29,5 +29,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(admin::admin_cut, m)?)?;
     m.add_function(wrap_pyfunction!(admin::admin_heal, m)?)?;
     m.add_function(wrap_pyfunction!(plugin::load_plugin, m)?)?;
+    m.add_function(wrap_pyfunction!(plugin::scaffold_files, m)?)?;
     Ok(())
 }

@@ -83,3 +83,27 @@ impl Router {
         )
     }
 }
+
+/// The files of a new plugin crate `name` (`kind`: `"router"` or `"compaction"`) that
+/// depends on the SDK in `sdk_dir`: `(relative path, contents)` pairs, from the same
+/// templates the Rust host's scaffold uses.
+#[pyfunction]
+pub(crate) fn scaffold_files(
+    name: &str,
+    kind: &str,
+    sdk_dir: PathBuf,
+) -> PyResult<Vec<(String, String)>> {
+    let kind = match kind {
+        "router" => dougdb_plugin::PluginKind::Router,
+        "compaction" => dougdb_plugin::PluginKind::Compaction,
+        other => {
+            return Err(errors::invalid(format!(
+                "kind must be \"router\" or \"compaction\", not {other:?}"
+            )));
+        }
+    };
+    Ok(dougdb_plugin::scaffold_files(name, kind, &sdk_dir)
+        .into_iter()
+        .map(|(path, text)| (path.to_string_lossy().into_owned(), text))
+        .collect())
+}
