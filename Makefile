@@ -7,7 +7,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test test-rust test-python lint boundaries fuzz-smoke bench bench-storage bench-raft bench-plugin bench-cluster sim plugins demo venv develop
+.PHONY: test test-rust test-python lint boundaries fuzz-smoke bench bench-storage bench-raft bench-plugin bench-cluster sim plugins demo venv develop soak
 
 SEEDS ?= 100000
 START ?= 0
@@ -41,6 +41,12 @@ develop: $(VENV_STAMP)
 # acknowledged write (exits non-zero otherwise).
 demo: develop
 	$(VENV)/bin/python -m dougdb.demo
+
+# A seeded random mix of every fault under load for MINUTES (default 10) on a local
+# cluster; SEED=S replays one. Prints where its report.json and summary.txt go; exits
+# non-zero on any violation (lost write, non-linearizable history, ...).
+soak: develop
+	$(VENV)/bin/python -m dougdb.testing.soak --minutes $(or $(MINUTES),10) $(if $(SEED),--seed $(SEED))
 
 # The pytest suites against the installed package, then the tutorial notebook, executed.
 test-python: develop plugins

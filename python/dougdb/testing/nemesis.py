@@ -328,9 +328,9 @@ class Nemesis:
             event.error = (event.error + "; " if event.error else "") + msg
             self.errors.append(msg)
         event.recovered_ns = time.monotonic_ns()
-        if f == "crash_all":
+        if f == "crash_all":  # from the first restart until every shard has a leader
             _, shards = self._shape()
-            event.new_leader_ms = self._time_to_leaders(shards, event.recovered_ns)
+            event.new_leader_ms = self._time_to_leaders(shards, event.healed_ns)
 
     def _time_to_leaders(self, shards: Sequence[int], since_ns: int) -> dict[int, Optional[float]]:
         out: dict[int, Optional[float]] = {s: None for s in shards}

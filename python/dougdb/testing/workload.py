@@ -479,14 +479,17 @@ class MinorityWrites(Workload):
     off in a minority (isolated, or the smaller half), while it does. :meth:`check`:
     no such call that started after the partition was in force and ended before it was
     healed was acknowledged. ``probes`` counts those calls (0 means nothing was tested).
+    Each worker makes at most one call per ``pace`` seconds: a pinned follower refuses
+    at once, and every refused write is an ``info`` the checker has to carry.
     """
 
     name = "minority"
 
     def __init__(self, nemesis: Any, processes: int = 1, *, timeout: float = 1.0,
-                 ops_per_process: int = 100_000) -> None:
+                 pace: float = 0.1, ops_per_process: int = 100_000) -> None:
         super().__init__(processes, ops_per_process=ops_per_process, timeout=timeout)
         self.nemesis = nemesis
+        self.pace = pace
         self._cluster: Any = None
         self._sent: list[tuple[int, int, int, Any]] = []  # process, invoke, node, event
         self._lock = threading.Lock()
@@ -531,6 +534,7 @@ class MinorityWrites(Workload):
                     op = w.recorder.call(w.process, "get", key, partial(c.get, key))
                 with self._lock:
                     self._sent.append((op.process, op.invoke, node, event))
+                w.stop.wait(self.pace)  # the probe's schedule
         finally:
             for c in clients.values():
                 c.close()
