@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from dougdb.testing import Op, Verdict
 from dougdb.testing.nemesis import FaultEvent, Step
 from dougdb.testing.pytest import assert_linearizable_run
