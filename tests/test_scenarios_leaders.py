@@ -24,7 +24,7 @@ def test_leader_kill_loop(dougdb_cluster_factory: Any, seed: int) -> None:
     cluster = dougdb_cluster_factory(nodes=3, shards=2, election_timeout_ms=FAST)
     nemesis = Nemesis(cluster, faults=("kill_leader",), interval=(0.2, 0.6), hold=(1.5, 2.5))
     report = run_checked(cluster, RegisterWorkload(keys=8, processes=4), nemesis,
-                         seconds=14, seed=seed)
+                         seconds=16, seed=seed)
     kills = [e for e in report.timeline if e.step.fault == "kill_leader"]
     assert len(kills) >= 4, report.summary()
     for e in kills:

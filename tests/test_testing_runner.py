@@ -93,3 +93,25 @@ def test_helper_fails_with_witness_seed_logs_and_saved_history(tmp_path: Path) -
     data = json.loads(Path(saved.group(1)).read_text())
     assert len(data["history"]) == 3 and data["verdict"]["result"] == "violation"
     Path(saved.group(1)).unlink()
+
+
+def test_soak_writes_a_json_report_and_a_summary(tmp_path: Path) -> None:
+    from dougdb.testing import soak
+
+    bad = clean_report(seed=5, lost=[Op(0, "put", b"k", value=b"x", status="ok")])
+    soak._write(str(tmp_path), 42, 3.0, [clean_report(), bad], ["segment seed 9: boom"])
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert data["seed"] == 42 and data["ok"] is False and data["errors"]
+    assert [s["ok"] for s in data["segments"]] == [True, False]
+    assert "history" in data["segments"][1] and "history" not in data["segments"][0]
+    text = (tmp_path / "summary.txt").read_text()
+    assert "RESULT: VIOLATIONS" in text and "make soak MINUTES=3 SEED=42" in text
+    assert "ERROR: segment seed 9: boom" in text and "lost acknowledged write" in text
+
+
+def test_soak_refuses_bad_arguments() -> None:
+    from dougdb.testing import soak
+
+    with pytest.raises(SystemExit) as exited:
+        soak.main(["--minutes", "0"])
+    assert exited.value.code == 2
