@@ -37,6 +37,8 @@ forbid dougdb-storage dougdb-raft tonic tokio wasmtime dougdb-plugin
 forbid dougdb-plugin tonic dougdb-raft dougdb-server
 forbid dougdb-client dougdb-storage dougdb-raft dougdb-server
 forbid dougdb-server pyo3
+# The checker is pure std: anything that records a history can link it.
+forbid dougdb-check dougdb-raft dougdb-storage dougdb-client dougdb-server tokio tonic rand pyo3 wasmtime
 # dougdb-py is thin: client, server (to run a node in-process), proto and the plugin host;
 # never Raft or storage internals directly.
 forbid_direct dougdb-py dougdb-raft dougdb-storage

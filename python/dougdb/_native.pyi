@@ -68,3 +68,11 @@ def load_plugin(path: Union[str, PathLike[str]], config: bytes = b"") -> Router:
 def scaffold_files(
     name: str, kind: str, sdk_dir: Union[str, PathLike[str]]
 ) -> List[Tuple[str, str]]: ...
+def check_linearizable(
+    ops: List[
+        Tuple[
+            bytes, str, Optional[bytes], Optional[bytes], str, Any, int, Optional[int]
+        ]
+    ],
+    step_budget: int,
+) -> Tuple[str, Optional[bytes], List[int], int]: ...

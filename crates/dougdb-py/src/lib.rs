@@ -9,6 +9,7 @@
 //! short slices, checking for Ctrl-C between them (see [`runtime::wait`]).
 
 mod admin;
+mod check;
 mod client;
 mod errors;
 mod plugin;
@@ -30,5 +31,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(admin::admin_heal, m)?)?;
     m.add_function(wrap_pyfunction!(plugin::load_plugin, m)?)?;
     m.add_function(wrap_pyfunction!(plugin::scaffold_files, m)?)?;
+    m.add_function(wrap_pyfunction!(check::check_linearizable, m)?)?;
     Ok(())
 }

@@ -6,7 +6,8 @@
 //! changes and leader transfers, and a client workload against a small KV state machine.
 //! After every step the Raft invariants are checked across nodes; at the end the group is
 //! healed, liveness is asserted within a tick bound, and the client history is checked for
-//! linearizability and durability of acknowledged writes. See `docs/sim.md`.
+//! linearizability (with `dougdb-check`) and durability of acknowledged writes. See
+//! `docs/sim.md`.
 
 pub mod chaos;
 pub mod clock;
@@ -23,7 +24,6 @@ pub mod node;
 pub mod rng;
 pub mod run;
 pub mod sweep;
-pub mod witness;
 pub mod workload;
 
 #[cfg(test)]
