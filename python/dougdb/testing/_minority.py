@@ -22,7 +22,9 @@ class MinorityWrites(Workload):
     no such call that started after the partition was in force and ended before it was
     healed was acknowledged. ``probes`` counts those calls (0 means nothing was tested).
     Each worker makes at most one call per ``pace`` seconds: a pinned follower refuses
-    at once, and every refused write is an ``info`` the checker has to carry.
+    at once, and every refused write is an ``info``. Each write goes to a fresh key (and
+    each read to the key of the worker's previous write): many ``info`` writes on one
+    key, none of them ever read, make the checker's search exponential.
     """
 
     name = "minority"
@@ -45,14 +47,18 @@ class MinorityWrites(Workload):
     def client_for(self, cluster: Any, index: int) -> Callable[[], Client]:
         return lambda: cluster.client(timeout=self.timeout)  # unused: pinned per node
 
-    def keys(self) -> list[bytes]:
-        return [b"%s/m%d" % (self.tag, n.id) for n in self._cluster.nodes]
+    def prefix(self) -> bytes:
+        """Every key this workload writes starts with it."""
+        return self.tag + b"/m/"
 
     def final_keys(self, history: Sequence[Op]) -> list[bytes]:
-        return self.keys()
+        p = self.prefix()
+        return sorted({op.key for op in history if op.key is not None and op.key.startswith(p)
+                       and op.kind == "put" and op.status != "fail"})
 
     def worker(self, w: Worker) -> None:
         clients: dict[int, Client] = {}
+        last = self.prefix() + b"%d-0" % w.process  # the key of the previous write
         try:
             while w.running():
                 found = self.nemesis.wait_minority(timeout=0.2)
@@ -66,14 +72,15 @@ class MinorityWrites(Workload):
                     except DougDBError:
                         w.stop.wait(0.05)  # a schedule: back off before reconnecting
                         continue
-                c, key = clients[node], b"%s/m%d" % (self.tag, node)
+                c = clients[node]
                 w.done += 1
                 if w.rng.random() < 0.6:
                     value = w.unique()
+                    last = key = self.prefix() + b"%d-%d" % (w.process, w.done)
                     op = w.recorder.call(w.process, "put", key, partial(c.put, key, value),
                                          value=value)
                 else:
-                    op = w.recorder.call(w.process, "get", key, partial(c.get, key))
+                    op = w.recorder.call(w.process, "get", last, partial(c.get, last))
                 with self._lock:
                     self._sent.append((op.process, op.invoke, node, event))
                 w.stop.wait(self.pace)  # the probe's schedule
