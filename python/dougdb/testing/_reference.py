@@ -47,9 +47,7 @@ def _precedes(a: Op, b: Op) -> bool:
 def key_is_linearizable(ops: Sequence[Op]) -> bool:
     """Whether the calls of one key have a linearization."""
     calls = [
-        op
-        for op in ops
-        if op.status != "fail" and not (op.kind == "get" and op.status != "ok")
+        op for op in ops if op.status != "fail" and not (op.kind == "get" and op.status != "ok")
     ]
     if len(calls) > MAX_OPS_PER_KEY:
         raise ValueError(
@@ -63,9 +61,7 @@ def key_is_linearizable(ops: Sequence[Op]) -> bool:
         for i, call in enumerate(calls):
             if placed[i]:
                 continue
-            waiting = (
-                not placed[j] and _precedes(calls[j], call) for j in range(len(calls))
-            )
+            waiting = (not placed[j] and _precedes(calls[j], call) for j in range(len(calls)))
             if any(waiting):
                 continue
             after = _apply(state, call)
