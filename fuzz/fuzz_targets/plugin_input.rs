@@ -11,7 +11,9 @@ use dougdb_plugin_abi::{decode_keys, decode_summary, encode_keys, encode_summary
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&selector, rest)) = data.split_first() else { return };
+    let Some((&selector, rest)) = data.split_first() else {
+        return;
+    };
     let mut again = Vec::new();
     if selector % 2 == 0 {
         let Ok(iter) = decode_keys(rest) else { return };
@@ -22,8 +24,13 @@ fuzz_target!(|data: &[u8]| {
         encode_keys(&keys, &mut again);
         assert_eq!(again, rest);
     } else {
-        let Ok(summary) = decode_summary(rest) else { return };
-        let _ = (summary.table_count(), summary.levels.iter().map(|l| l.size_bytes()).count());
+        let Ok(summary) = decode_summary(rest) else {
+            return;
+        };
+        let _ = (
+            summary.table_count(),
+            summary.levels.iter().map(|l| l.size_bytes()).count(),
+        );
         encode_summary(&summary, &mut again);
         assert_eq!(again, rest, "{summary:?} does not re-encode to its bytes");
     }

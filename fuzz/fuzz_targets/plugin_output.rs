@@ -14,14 +14,18 @@ use dougdb_plugin_abi::{decode_shards, decode_task, encode_shards, encode_task};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&selector, rest)) = data.split_first() else { return };
+    let Some((&selector, rest)) = data.split_first() else {
+        return;
+    };
     let mut again = Vec::new();
     if selector % 2 == 0 {
         let Ok(task) = decode_task(rest) else { return };
         encode_task(task.as_ref(), &mut again);
         assert_eq!(again, rest, "{task:?} does not re-encode to its bytes");
     } else {
-        let Some((&count, rest)) = rest.split_first() else { return };
+        let Some((&count, rest)) = rest.split_first() else {
+            return;
+        };
         let count = usize::from(count);
         let decoded = decode_shards(rest, count);
         assert_eq!(decoded.is_ok(), rest.len() == 4 * count);

@@ -9,7 +9,9 @@ use dougdb_raft::ConfChangeRecord;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(rec) = ConfChangeRecord::decode(data) else { return };
+    let Ok(rec) = ConfChangeRecord::decode(data) else {
+        return;
+    };
     let again = rec.encode();
     assert_eq!(
         ConfChangeRecord::decode(&again).ok(),

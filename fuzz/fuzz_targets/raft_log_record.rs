@@ -7,7 +7,9 @@ use dougdb_fuzz::raft_store::record::{self, LogRecord};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(rec) = record::decode(data) else { return };
+    let Ok(rec) = record::decode(data) else {
+        return;
+    };
     let again = match &rec {
         LogRecord::Entry(e) => {
             assert_ne!(e.index.0, 0, "an entry at index 0 was accepted");

@@ -11,6 +11,13 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let Ok(m) = meta::decode(data) else { return };
     let again = meta::encode(&m);
-    assert_eq!(meta::decode(&again).ok(), Some(m.clone()), "{m:?} does not round trip");
-    assert!(again.len() <= data.len(), "normalising made the file longer");
+    assert_eq!(
+        meta::decode(&again).ok(),
+        Some(m.clone()),
+        "{m:?} does not round trip"
+    );
+    assert!(
+        again.len() <= data.len(),
+        "normalising made the file longer"
+    );
 });

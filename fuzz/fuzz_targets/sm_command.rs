@@ -10,7 +10,13 @@ use dougdb_fuzz::state_machine::limits::Limits;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(cmd) = Command::decode(data) else { return };
-    assert_eq!(cmd.encode(), data, "{cmd:?} does not re-encode to its bytes");
+    let Ok(cmd) = Command::decode(data) else {
+        return;
+    };
+    assert_eq!(
+        cmd.encode(),
+        data,
+        "{cmd:?} does not re-encode to its bytes"
+    );
     let _ = Limits::default().check(&cmd);
 });

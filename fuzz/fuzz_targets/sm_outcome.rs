@@ -7,7 +7,9 @@ use dougdb_fuzz::state_machine::outcome::Outcome;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(outcome) = Outcome::decode(data) else { return };
+    let Ok(outcome) = Outcome::decode(data) else {
+        return;
+    };
     let mut again = Vec::new();
     outcome.encode(&mut again);
     assert_eq!(again, data, "{outcome:?} does not re-encode to its bytes");

@@ -68,7 +68,14 @@ fn describe<'a>(input: &mut Input<'a>) -> Option<SnapshotView<'a>> {
         let sequence = input.u64();
         let index = input.u64();
         let outcome = Outcome::decode(input.bytes()).ok()?;
-        sessions.push((id, Session { sequence, index, outcome }));
+        sessions.push((
+            id,
+            Session {
+                sequence,
+                index,
+                outcome,
+            },
+        ));
     }
     let mut tables = Vec::new();
     for _ in 0..input.u8() % 4 {
@@ -77,18 +84,33 @@ fn describe<'a>(input: &mut Input<'a>) -> Option<SnapshotView<'a>> {
         let bytes = input.bytes();
         tables.push(snapshot::SnapshotTable { level, name, bytes });
     }
-    Some(SnapshotView { applied_index, last_seq, sessions, tables })
+    Some(SnapshotView {
+        applied_index,
+        last_seq,
+        sessions,
+        tables,
+    })
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&mode, rest)) = data.split_first() else { return };
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
     if mode % 2 == 0 {
-        let Ok(view) = snapshot::decode(rest) else { return };
-        assert_eq!(write(&view), rest, "{view:?} does not re-encode to its bytes");
+        let Ok(view) = snapshot::decode(rest) else {
+            return;
+        };
+        assert_eq!(
+            write(&view),
+            rest,
+            "{view:?} does not re-encode to its bytes"
+        );
         return;
     }
     let mut input = Input(rest);
-    let Some(view) = describe(&mut input) else { return };
+    let Some(view) = describe(&mut input) else {
+        return;
+    };
     let bytes = write(&view);
     let decoded = snapshot::decode(&bytes)
         .unwrap_or_else(|e| panic!("a written snapshot does not decode: {e:?}"));
@@ -96,7 +118,13 @@ fuzz_target!(|data: &[u8]| {
     let bit = usize::try_from(input.u64()).unwrap_or(0) % (bytes.len() * 8);
     let mut flipped = bytes.clone();
     flipped[bit / 8] ^= 1 << (bit % 8);
-    assert!(snapshot::decode(&flipped).is_err(), "bit {bit} flipped went unnoticed");
+    assert!(
+        snapshot::decode(&flipped).is_err(),
+        "bit {bit} flipped went unnoticed"
+    );
     let cut = usize::try_from(input.u64()).unwrap_or(0) % bytes.len();
-    assert!(snapshot::decode(&bytes[..cut]).is_err(), "cut at {cut} went unnoticed");
+    assert!(
+        snapshot::decode(&bytes[..cut]).is_err(),
+        "cut at {cut} went unnoticed"
+    );
 });
