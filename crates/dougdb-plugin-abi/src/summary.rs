@@ -47,9 +47,12 @@ pub struct LevelSummary {
 }
 
 impl LevelSummary {
-    /// Total size of the level's tables in bytes.
+    /// Total size of the level's tables in bytes, saturating at `u64::MAX` (a decoded
+    /// summary can hold any sizes; a plain sum overflows, which panics in debug builds).
     pub fn size_bytes(&self) -> u64 {
-        self.tables.iter().map(|t| t.size_bytes).sum()
+        self.tables
+            .iter()
+            .fold(0u64, |total, t| total.saturating_add(t.size_bytes))
     }
 }
 
@@ -189,6 +192,16 @@ mod tests {
         for cut in 0..buf.len() {
             assert!(decode_summary(&buf[..cut]).is_err(), "cut at {cut}");
         }
+    }
+
+    #[test]
+    fn level_size_saturates_instead_of_overflowing() {
+        // Found by fuzz/fuzz_targets/plugin_input.rs: sizes summing past u64::MAX panicked.
+        let level = LevelSummary {
+            tables: vec![table(1, u64::MAX - 1, b"a", b"b"), table(2, 5, b"c", b"d")],
+        };
+        assert_eq!(level.size_bytes(), u64::MAX);
+        assert_eq!(sample().levels[0].size_bytes(), 1900);
     }
 
     #[test]
