@@ -107,6 +107,43 @@ def sst_data_end(table: Path) -> int:
     return int(filter_offset)
 
 
+@dataclass(frozen=True)
+class DataBlock:
+    """One data block of an SSTable: where its body sits and the user keys it may hold
+    (those after the previous block's last key, up to its own last key)."""
+
+    offset: int
+    length: int  # body bytes; a 5-byte trailer (kind, crc32) follows
+    first_after: bytes | None  # the previous block's last user key (None: the first block)
+    last: bytes  # its last user key
+
+    def holds(self, key: bytes) -> bool:
+        return (self.first_after is None or key > self.first_after) and key <= self.last
+
+
+def sst_data_blocks(table: Path) -> list[DataBlock]:
+    """The data blocks of ``table``, from its index block (one entry per data block: the
+    block's last internal key, i.e. user key + 8 trailer bytes, and its handle)."""
+    data = table.read_bytes()
+    footer = data[-SST_FOOTER_BYTES:]
+    index_offset, index_len = struct.unpack_from("<QI", footer, 24)
+    body = data[index_offset : index_offset + index_len]
+    (restarts,) = struct.unpack_from("<I", body, len(body) - 4)
+    end = len(body) - 4 - 4 * restarts
+    blocks: list[DataBlock] = []
+    at, key, previous = 0, b"", None
+    while at < end:
+        shared, unshared, value_len = struct.unpack_from("<HHI", body, at)
+        at += 8
+        key = key[:shared] + body[at : at + unshared]
+        at += unshared
+        offset, length = struct.unpack_from("<QI", body, at)
+        at += value_len
+        blocks.append(DataBlock(offset, length, previous, key[:-8]))
+        previous = key[:-8]
+    return blocks
+
+
 def flip_bit(path: Path, offset: int, bit: int = 0) -> None:
     """Flips one bit of ``path`` in place (bit rot)."""
     with open(path, "r+b") as f:
@@ -124,6 +161,22 @@ def cut_tail(path: Path, new_size: int) -> int:
     with open(path, "r+b") as f:
         f.truncate(new_size)
     return size - new_size
+
+
+def append_torn_frame(segment: Path, payload_len: int = 64) -> int:
+    """Appends the first half of a well-formed frame for the log's next position (a
+    record whose write was cut by a crash before its fsync, so never acknowledged);
+    returns the bytes appended."""
+    data = segment.read_bytes()
+    start = struct.unpack_from("<Q", data, 16)[0]
+    position = start + len(data) - WAL_HEADER_BYTES
+    payload = bytes(range(payload_len))
+    rest = struct.pack("<IQ", payload_len, position) + payload
+    frame = struct.pack("<I", zlib.crc32(rest)) + rest
+    torn = frame[: len(frame) // 2]
+    with open(segment, "ab") as f:
+        f.write(torn)
+    return len(torn)
 
 
 # ---- the ledger ----------------------------------------------------------------------
