@@ -33,10 +33,14 @@ impl<S: LogStore> Raft<S> {
     }
 
     /// Follower: learn the commit index and answer (echoing the read round).
+    /// A commit past the last index means this log lost entries it acknowledged: commit
+    /// what it holds and tell the leader where the log ends.
     pub(crate) fn handle_heartbeat(&mut self, from: NodeId, req: HeartbeatRequest) -> Result<()> {
-        self.log.commit_to(req.commit)?;
+        let last = self.log.last_index()?;
+        self.log.commit_to(req.commit.min(last))?;
         let body = HeartbeatResponse {
             read_round: req.read_round,
+            lost_tail: (req.commit > last).then_some(last),
         };
         self.send(from, MessageBody::HeartbeatResponse(body));
         Ok(())
@@ -50,6 +54,12 @@ impl<S: LogStore> Raft<S> {
     ) -> Result<()> {
         let last = self.log.last_index()?;
         let committed = self.log.committed;
+        if let Some(end) = resp.lost_tail
+            && let Some(pr) = self.tracker.progress.get_mut(&from)
+            && pr.lost_tail(end)
+        {
+            self.maybe_send_append(from, true)?;
+        }
         if let Some(pr) = self.tracker.progress.get_mut(&from) {
             pr.probe_sent = false;
             let (state, matched, next, full) = (pr.state, pr.matched, pr.next, pr.inflights.full());

@@ -114,6 +114,11 @@ pub struct HeartbeatRequest {
 pub struct HeartbeatResponse {
     /// Echo of the heartbeat's `read_round`.
     pub read_round: u64,
+    /// Set when the heartbeat's commit index is past this follower's last index: its log
+    /// ends here. A follower only gets such a commit if it lost entries it had
+    /// acknowledged (a damaged WAL tail cut at restart, say); the leader then lowers its
+    /// record of the follower's match and sends the entries again.
+    pub lost_tail: Option<LogIndex>,
 }
 
 /// Body of `Snapshot`: one chunk of a stream whose total size is not known up front.

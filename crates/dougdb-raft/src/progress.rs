@@ -128,6 +128,18 @@ impl Progress {
         updated
     }
 
+    /// The follower says its log ends at `end`, below what it acknowledged (it lost
+    /// entries): believe it, and probe from there. Returns false if `end` is not below
+    /// the match (nothing to do). Lowering the match never lowers the commit index.
+    pub fn lost_tail(&mut self, end: LogIndex) -> bool {
+        if end >= self.matched || self.state == ProgressState::Snapshot {
+            return false;
+        }
+        self.matched = end;
+        self.become_probe();
+        true
+    }
+
     /// A rejection of `rejected` (the Append's prev index); `hint` is the highest index
     /// that may match. Returns false if the rejection was stale.
     pub fn maybe_decr_to(&mut self, rejected: LogIndex, hint: LogIndex) -> bool {

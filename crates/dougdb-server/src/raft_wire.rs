@@ -155,6 +155,7 @@ fn body_to_proto(body: MessageBody) -> Body {
         }),
         MessageBody::HeartbeatResponse(h) => Body::HeartbeatResponse(v1::HeartbeatResponse {
             read_round: h.read_round,
+            lost_tail: h.lost_tail.map(|i| i.0),
         }),
         MessageBody::Snapshot(c) => Body::Snapshot(v1::SnapshotChunk {
             metadata: Some(snapshot_metadata_to_proto(&c.metadata)),
@@ -223,6 +224,7 @@ fn body_from_proto(body: Body) -> Result<MessageBody> {
         }),
         Body::HeartbeatResponse(h) => MessageBody::HeartbeatResponse(HeartbeatResponse {
             read_round: h.read_round,
+            lost_tail: h.lost_tail.map(LogIndex),
         }),
         Body::Snapshot(c) => MessageBody::Snapshot(SnapshotChunk {
             metadata: snapshot_metadata_from_proto(

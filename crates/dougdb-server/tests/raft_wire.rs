@@ -78,8 +78,12 @@ fn body() -> impl Strategy<Value = MessageBody> {
             commit: LogIndex(c),
             read_round: r
         })),
-        any::<u64>()
-            .prop_map(|r| MessageBody::HeartbeatResponse(HeartbeatResponse { read_round: r })),
+        (any::<u64>(), proptest::option::of(any::<u64>())).prop_map(|(r, lost)| {
+            MessageBody::HeartbeatResponse(HeartbeatResponse {
+                read_round: r,
+                lost_tail: lost.map(LogIndex),
+            })
+        }),
         (
             any::<u64>(),
             any::<u64>(),

@@ -292,3 +292,59 @@ fn a_stale_leader_learns_the_new_term_from_a_rejection() {
         net.node(new_leader).status().term
     );
 }
+
+#[test]
+fn follower_that_lost_acknowledged_entries_is_sent_them_again() {
+    // Node 2 acknowledges 1..=12, then restarts with its last two entries gone (a damaged
+    // WAL tail cut at start-up). The leader's heartbeat commit is past its log: it must
+    // not panic, and the leader must send entries 11..=12 again.
+    let leader_log = [(1, 10, 1)];
+    let stores = vec![
+        store(3, &leader_log, 1, 10),
+        store(3, &leader_log, 1, 10),
+        store(3, &leader_log, 1, 10),
+    ];
+    let mut net = net_of(stores, |_| {});
+    net.elect(1);
+    net.node(1).propose(b"a".to_vec()).unwrap();
+    net.settle();
+    let last = net.node(1).log_entries().unwrap().last().unwrap().index;
+    assert_eq!(
+        net.node(2).log_entries().unwrap().last().unwrap().index,
+        last
+    );
+
+    let p = net.peers.remove(&NodeId(2)).unwrap();
+    let old = p.node.into_store();
+    let mut damaged = MemLogStore::with_conf_state(ConfState::with_voters(1..=3));
+    let kept: Vec<Entry> = old
+        .stored_entries()
+        .iter()
+        .filter(|e| e.index.0 + 2 <= last.0)
+        .cloned()
+        .collect();
+    damaged.append(&kept).unwrap();
+    let mut hs = old.hard_state().unwrap();
+    hs.commit = hs.commit.min(LogIndex(last.0 - 2));
+    damaged.set_hard_state(&hs).unwrap();
+    net.add_peer(p.cfg, damaged);
+
+    net.run_ticks(5);
+    assert!(
+        net.delivered.iter().any(|m| m.from == NodeId(2)
+            && matches!(
+                m.body,
+                MessageBody::HeartbeatResponse(crate::HeartbeatResponse {
+                    lost_tail: Some(_),
+                    ..
+                })
+            )),
+        "the follower never reported its lost tail"
+    );
+    assert_eq!(
+        net.node(2).log_entries().unwrap(),
+        net.node(1).log_entries().unwrap(),
+        "the leader did not send the lost entries again"
+    );
+    assert_eq!(net.node(2).status().commit, net.node(1).status().commit);
+}
