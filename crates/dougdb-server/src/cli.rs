@@ -18,6 +18,10 @@ use dougdb_client::{Client, ClientOptions};
 #[derive(Debug, Parser)]
 #[command(name = "dougdb-server", about = "DougDB node")]
 pub struct Cli {
+    /// Tokio worker threads (default: one per CPU). Several nodes sharing a few cores
+    /// context-switch less with fewer.
+    #[arg(long, global = true)]
+    worker_threads: Option<usize>,
     #[command(subcommand)]
     command: Command,
 }
@@ -197,10 +201,13 @@ where
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    init_logging();
+    fail_stop_on_panic();
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = cli.worker_threads {
+        builder.worker_threads(n.max(1));
+    }
+    let rt = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the tokio runtime: {e}");
@@ -214,4 +221,30 @@ where
             1
         }
     }
+}
+
+/// Node and facade logs go to stderr: `info` and above by default, or as `RUST_LOG` says
+/// (e.g. `RUST_LOG=dougdb_server=debug`). A second call (a second server in one process)
+/// keeps the first subscriber.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+}
+
+/// A panic anywhere (a broken invariant in a replica's task, say) ends the process after
+/// printing it, instead of leaving a node whose shard task died while its RPC server still
+/// answers: a process that is down is something peers, clients and operators handle; a
+/// half-dead one is not. Exit status 101, as an unwinding panic of `main` would give.
+fn fail_stop_on_panic() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default(info);
+        eprintln!("dougdb-server: stopping the process after a panic (fail-stop)");
+        std::process::exit(101);
+    }));
 }

@@ -25,6 +25,12 @@ pub fn status_of(node: &Node, e: &Error) -> Status {
         Error::WrongShard { shard } => ErrorDetail::wrong_shard(*shard),
         Error::Unavailable { reason } => ErrorDetail::unavailable(reason.clone()),
         Error::InvalidArgument { reason } => ErrorDetail::invalid_argument(reason.clone()),
+        // Damaged bytes on this node's disk: DATA_LOSS (the client's Corruption), never
+        // a value. Other replicas may still answer.
+        Error::Storage { source } if source.is_corruption() => {
+            tracing::error!(node = node.id, error = %source, "corrupt data on disk");
+            return Status::data_loss(e.to_string());
+        }
         other => {
             tracing::error!(node = node.id, error = %other, "internal error");
             return Status::internal(other.to_string());
