@@ -15,7 +15,6 @@ UNCERTAIN = [
     dougdb.TimeoutError("deadline"),
     dougdb.UnavailableError("no quorum"),
     dougdb.ConnectionError("refused"),
-    dougdb.NotLeaderError("not leader", leader_hint=2, shard=0),
     dougdb.CorruptionError("crc"),
     dougdb.DougDBError("protocol"),
     RuntimeError("unexpected"),
@@ -31,6 +30,13 @@ def test_write_errors_that_may_have_applied_are_info(kind: str, error: Exception
 @pytest.mark.parametrize("kind", WRITES)
 def test_invalid_argument_on_a_write_is_fail(kind: str) -> None:
     assert classify(kind, dougdb.InvalidArgumentError("empty key")) == "fail"
+
+
+@pytest.mark.parametrize("kind", WRITES)
+def test_not_leader_on_a_write_is_fail(kind: str) -> None:
+    # The client raises NotLeaderError only when no attempt of the call may have applied.
+    error = dougdb.NotLeaderError("not leader", leader_hint=2, shard=0)
+    assert classify(kind, error) == "fail"
 
 
 @pytest.mark.parametrize("kind", READS)

@@ -173,6 +173,11 @@ impl Client {
             };
             match classify(&status) {
                 Failure::NotLeader { hint, .. } => {
+                    // An earlier attempt of this write may still commit under the new
+                    // leader: its outcome is unknown (Timeout), not "not proposed".
+                    if self.is_pinned() && access == Access::Write && seen.uncertain {
+                        return Err(seen.into_error(self, shard, deadline));
+                    }
                     if self.is_pinned() {
                         return Err(Error::NotLeader {
                             shard,
@@ -187,6 +192,9 @@ impl Client {
                     }
                 }
                 Failure::WrongShard => {
+                    if self.is_pinned() && access == Access::Write && seen.uncertain {
+                        return Err(seen.into_error(self, shard, deadline));
+                    }
                     if self.is_pinned() {
                         return Err(Error::NotLeader {
                             shard,

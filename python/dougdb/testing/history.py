@@ -27,11 +27,10 @@ violation that did not happen.
     reports it only when its last attempt could not connect; an earlier attempt may have
     been sent), ``CorruptionError``, any other ``DougDBError`` and any unexpected
     exception are ``info``.
-  * ``NotLeaderError`` is ``info`` too, although the server raises it only for a request
-    it did not propose. The client surfaces the *last* attempt's answer: a pinned client
-    whose first attempt was sent and lost its connection, and whose retry reached the
-    same node after it stopped leading, raises ``NotLeaderError`` while the first attempt
-    may still commit. Python cannot tell the two apart, so the safe reading is ``info``.
+  * ``NotLeaderError`` is ``fail``: the server raises it only for a request it did not
+    propose, and the client raises it only when no earlier attempt of the call may have
+    been applied (a pinned client whose first attempt lost its connection and whose
+    retry met a node that no longer leads raises ``TimeoutError`` instead).
 """
 
 from __future__ import annotations
@@ -42,7 +41,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Optional, TypeVar
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, NotLeaderError
 from ._ops import Op
 
 __all__ = ["READ_KINDS", "WRITE_KINDS", "Recorder", "classify"]
@@ -53,7 +52,7 @@ READ_KINDS = frozenset({"get", "scan"})
 WRITE_KINDS = frozenset({"put", "add", "cas", "delete"})
 
 #: Write errors that certainly mean "not applied" (see the module docstring).
-_CERTAIN_WRITE_FAILURES: tuple[type[BaseException], ...] = (InvalidArgumentError,)
+_CERTAIN_WRITE_FAILURES: tuple[type[BaseException], ...] = (InvalidArgumentError, NotLeaderError)
 
 T = TypeVar("T")
 
