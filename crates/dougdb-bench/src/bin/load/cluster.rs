@@ -73,8 +73,14 @@ fn cluster_json(addresses: &[String], shards: u64) -> String {
 }
 
 impl Cluster {
-    /// Starts `nodes` nodes hosting `shards` shards (every node a voter of each).
-    pub fn start(server: &Path, nodes: usize, shards: u64) -> anyhow::Result<Cluster> {
+    /// Starts `nodes` nodes hosting `shards` shards (every node a voter of each), each
+    /// node with `extra_args` before its `node` subcommand.
+    pub fn start(
+        server: &Path,
+        extra_args: &[String],
+        nodes: usize,
+        shards: u64,
+    ) -> anyhow::Result<Cluster> {
         let dir = tempfile::tempdir().context("creating a temp dir")?;
         let addresses = free_addresses(nodes)?;
         let file = dir.path().join("cluster.json");
@@ -88,6 +94,7 @@ impl Cluster {
             let id = i + 1;
             let log = File::create(cluster.dir.path().join(format!("node-{id}.log")))?;
             let child = Command::new(server)
+                .args(extra_args)
                 .args(["node", "--id", &id.to_string(), "--listen", address])
                 .arg("--data-dir")
                 .arg(cluster.dir.path().join(format!("node-{id}")))

@@ -56,6 +56,13 @@ struct Args {
     /// The dougdb-server binary (default: next to this binary).
     #[arg(long)]
     server: Option<PathBuf>,
+    /// Extra argument for every node's command line (repeatable), e.g.
+    /// `--server-arg=--worker-threads=1`.
+    #[arg(long, allow_hyphen_values = true)]
+    server_arg: Vec<String>,
+    /// Tokio worker threads of this load generator (default: one per CPU).
+    #[arg(long)]
+    worker_threads: Option<usize>,
 }
 
 const NODES: usize = 3;
@@ -107,11 +114,15 @@ async fn bench(args: &Args, cluster: &mut Cluster) -> anyhow::Result<()> {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let server = find_server(args.server.clone())?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.worker_threads {
+        builder.worker_threads(n.max(1));
+    }
+    let rt = builder
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
-    let mut cluster = Cluster::start(&server, NODES, args.shards.max(1))?;
+    let mut cluster = Cluster::start(&server, &args.server_arg, NODES, args.shards.max(1))?;
     let result = rt.block_on(bench(&args, &mut cluster));
     drop(rt);
     cluster.stop();
