@@ -3,6 +3,7 @@ forms, and the failure message (witness, seed, node logs, saved history)."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from pathlib import Path
@@ -11,8 +12,10 @@ from typing import Any
 import pytest
 from dougdb.testing import Op, Verdict
 from dougdb.testing.nemesis import FaultEvent, Step
-from dougdb.testing.pytest import assert_linearizable_run
+from dougdb.testing.pytest import RUNS, assert_linearizable_run
 from dougdb.testing.runner import RunReport
+
+pytest_plugins = ["pytester"]
 
 
 def clean_report(**kw: Any) -> RunReport:
@@ -71,9 +74,55 @@ def test_each_kind_of_problem_is_a_violation(change: dict[str, Any], expected: s
     assert "VIOLATION" in report.summary() and "replay with seed 77" in report.summary()
 
 
+def test_one_line_has_every_figure_a_scenario_reports() -> None:
+    line = clean_report(lost=[Op(0, "put", b"k", value=b"x", status="ok")]).one_line()
+    assert line == (
+        "seed 77: 2 ok / 0 fail / 1 info; lost 1, resurrected 0; linearizable; "
+        "1 faults, new leader 250/250 ms (median/max), recovery 15 ms"
+    )
+    assert "new leader -" in clean_report(timeline=[]).one_line()
+    assert "recovery -" in clean_report(recovery_ms=None).one_line()
+
+
 def test_helper_passes_a_clean_run(capsys: pytest.CaptureFixture[str]) -> None:
+    before = len(RUNS)
     assert_linearizable_run(clean_report())
     assert "RESULT: OK" in capsys.readouterr().out
+    # Recorded for the session's terminal summary, under this test's id.
+    test, line = RUNS[before]
+    assert test.endswith("::test_helper_passes_a_clean_run") and line.startswith("seed 77:")
+    del RUNS[before:]
+
+
+def test_session_summary_lists_every_judged_run(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        RUN_IN_A_TEST.format(report=inspect.getsource(clean_report))
+    )
+    # In a subprocess: the runs of that session must not land in this one's summary.
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines([
+        "*dougdb.testing: runs under faults*",
+        "*::test_first: seed 77: 2 ok / 0 fail / 1 info*",
+        "*::test_second: seed 78: *",
+    ])
+
+
+RUN_IN_A_TEST = """
+from typing import Any
+from dougdb.testing import Op, Verdict
+from dougdb.testing.nemesis import FaultEvent, Step
+from dougdb.testing.pytest import RUNS, assert_linearizable_run
+from dougdb.testing.runner import RunReport
+
+{report}
+
+def test_first():
+    assert_linearizable_run(clean_report())
+
+def test_second():
+    assert_linearizable_run(clean_report(seed=78))
+"""
 
 
 def test_helper_fails_with_witness_seed_logs_and_saved_history(tmp_path: Path) -> None:
@@ -82,8 +131,11 @@ def test_helper_fails_with_witness_seed_logs_and_saved_history(tmp_path: Path) -
     stale = Op(2, "get", b"k", result=None, status="ok", invoke=6, complete=7)
     verdict = Verdict("violation", key=b"k", witness=[clean_report().history[0], stale])
     report = clean_report(verdict=verdict, log_paths={1: str(log)})
+    before = len(RUNS)
     with pytest.raises(pytest.fail.Exception) as failed:
         assert_linearizable_run(report, log_lines=5)
+    assert "violation" in RUNS[before][1]  # failed runs are listed too
+    del RUNS[before:]  # (a made-up run: not one for the session's summary)
     msg = str(failed.value)
     assert "seed 77" in msg and "DOUGDB_TEST_SEED=77" in msg
     assert "not linearizable: key b'k'" in msg and "p2 get(b'k') = None" in msg

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -275,6 +276,13 @@ def cluster_data_dir(cluster: Any) -> str:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    # Runs judged by dougdb.testing (only if a test imported it: no import here).
+    testing = sys.modules.get("dougdb.testing.pytest")
+    runs = getattr(testing, "RUNS", None) if testing is not None else None
+    if runs:
+        terminalreporter.section("dougdb.testing: runs under faults")
+        for test, line in runs:
+            terminalreporter.write_line(f"{test}: {line}")
     kept = config.stash.get(_KEPT, [])
     if not kept:
         return

@@ -38,10 +38,20 @@ from .nemesis import Nemesis
 from .runner import RunReport, run
 from .workload import Workload
 
-__all__ = ["assert_linearizable_run", "dougdb_checked_run", "run_checked", "seed_from_env"]
+__all__ = [
+    "RUNS",
+    "assert_linearizable_run",
+    "dougdb_checked_run",
+    "run_checked",
+    "seed_from_env",
+]
 
 #: Environment variable a seed is replayed from (shared with the project's own suite).
 SEED_ENV = "DOUGDB_TEST_SEED"
+
+#: (test id, ``RunReport.one_line()``) of every run judged in this process, in order; the
+#: pytest plugin prints them at the end of the session.
+RUNS: list[tuple[str, str]] = []
 
 
 def seed_from_env() -> int:
@@ -77,6 +87,8 @@ def assert_linearizable_run(
     checker's witness, the seed, the tail of every node log, and the path of a JSON file
     holding the whole report and history."""
     print(report.summary())
+    test = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" ", 1)[0]
+    RUNS.append((test or "(outside a test)", report.one_line()))
     if report.ok:
         return
     fd, path = tempfile.mkstemp(prefix=f"dougdb-run-{report.seed}-", suffix=".json")

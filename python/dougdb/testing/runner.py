@@ -117,6 +117,23 @@ class RunReport:
             out[op.status] = out.get(op.status, 0) + 1
         return out
 
+    def one_line(self) -> str:
+        """The report's figures on one line: outcomes, lost / resurrected, verdict, time
+        to a new leader (median and max) and recovery after the heal."""
+        t = self.totals()
+        measured = [v for v in self.new_leader_ms if v is not None]
+        leader = (
+            f"new leader {statistics.median(measured):.0f}/{max(measured):.0f} ms"
+            if measured else "new leader -"
+        )
+        rec = "-" if self.recovery_ms is None else f"{self.recovery_ms:.0f} ms"
+        return (
+            f"seed {self.seed}: {t['ok']} ok / {t['fail']} fail / {t['info']} info; "
+            f"lost {len(self.lost)}, resurrected {len(self.resurrected)}; "
+            f"{self.verdict.result}; {len(self.timeline)} faults, {leader} "
+            f"(median/max), recovery {rec}"
+        )
+
     def summary(self) -> str:
         """A short text report."""
         t = self.totals()
