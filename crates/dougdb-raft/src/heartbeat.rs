@@ -2,6 +2,7 @@
 //! followers that are up to date, the carrier of read-index confirmation rounds, and the
 //! leader's cue to resume a paused or stalled follower.
 
+use crate::config::ReadOnlyOption;
 use crate::error::Result;
 use crate::message::{AppendRequest, HeartbeatRequest, HeartbeatResponse, MessageBody};
 use crate::progress::ProgressState;
@@ -10,13 +11,23 @@ use crate::storage::LogStore;
 use crate::types::NodeId;
 
 impl<S: LogStore> Raft<S> {
-    /// Leader: one heartbeat to every peer, carrying the newest pending read round.
+    /// Leader: one heartbeat to every peer, carrying the newest pending read round (with
+    /// lease-based reads, a fresh round, so that its answers renew the lease).
     pub(crate) fn bcast_heartbeat(&mut self) {
-        let round = self.read_only.latest_round();
+        let round = if self.cfg.read_only_option == ReadOnlyOption::LeaseBased {
+            self.read_only.next_round()
+        } else {
+            self.read_only.latest_round()
+        };
         self.bcast_heartbeat_with_round(round);
     }
 
     pub(crate) fn bcast_heartbeat_with_round(&mut self, read_round: u64) {
+        if self.cfg.read_only_option == ReadOnlyOption::LeaseBased && read_round != 0 {
+            let election_tick = self.cfg.election_tick;
+            self.lease
+                .start_round(read_round, self.ticks, self.id, election_tick);
+        }
         for id in self.peers() {
             let matched = self
                 .tracker
@@ -98,6 +109,13 @@ impl<S: LogStore> Raft<S> {
         }
         if resp.read_round != 0 {
             let tracker = &self.tracker;
+            if self.cfg.read_only_option == ReadOnlyOption::LeaseBased {
+                let election_tick = self.cfg.election_tick;
+                self.lease
+                    .ack(from, resp.read_round, election_tick, |acks| {
+                        tracker.has_quorum(acks)
+                    });
+            }
             let done = self
                 .read_only
                 .ack(from, resp.read_round, |acks| tracker.has_quorum(acks));

@@ -43,6 +43,7 @@ mod election;
 mod error;
 mod heartbeat;
 mod inflights;
+mod lease;
 mod membership;
 mod message;
 mod prng;

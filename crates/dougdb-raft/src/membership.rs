@@ -105,6 +105,8 @@ impl<S: LogStore> Raft<S> {
         }
         self.tracker.votes.retain(|id, _| conf.voters.contains(id));
         self.tracker.conf = conf;
+        // A lease confirmed by the old voters says nothing about the new quorum.
+        self.lease.clear();
         if self
             .lead_transferee
             .is_some_and(|t| !self.tracker.is_voter(t))

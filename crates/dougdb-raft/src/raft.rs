@@ -5,8 +5,9 @@
 
 use std::collections::VecDeque;
 
-use crate::config::Config;
+use crate::config::{Config, ReadOnlyOption};
 use crate::error::Result;
+use crate::lease::Lease;
 use crate::membership::ConfHistory;
 use crate::message::{AppendResponse, Message, MessageBody, ReadIndexResponse, VoteResponse};
 use crate::prng::SplitMix64;
@@ -44,6 +45,13 @@ pub struct Raft<S> {
     pub(crate) heartbeat_elapsed: u32,
     pub(crate) randomized_election_timeout: u32,
     pub(crate) lead_transferee: Option<NodeId>,
+    /// Ticks since this node was built: the clock of the leader lease.
+    pub(crate) ticks: u64,
+    /// The leader lease (lease-based reads only).
+    pub(crate) lease: Lease,
+    /// A restarted node with lease-based reads refuses votes for its first election
+    /// timeout: before the crash it may have answered the heartbeat a lease counts on.
+    restart_vote_guard: bool,
     /// Term of the last hard state the caller persisted (drives message routing).
     pub(crate) persisted_term: Term,
     rng: SplitMix64,
@@ -56,6 +64,8 @@ impl<S: LogStore> Raft<S> {
         let hs = store.hard_state()?;
         let snap = store.snapshot_metadata()?;
         let log = RaftLog::new(store, hs.commit, cfg.applied)?;
+        let restart_vote_guard = cfg.read_only_option == ReadOnlyOption::LeaseBased
+            && (hs != HardState::default() || log.last_index()? > LogIndex(0));
         let mut confs = ConfHistory::new(snap.index, snap.conf_state);
         confs.record_entries(&log.all_entries()?)?;
         let mut r = Raft {
@@ -79,6 +89,9 @@ impl<S: LogStore> Raft<S> {
             heartbeat_elapsed: 0,
             randomized_election_timeout: 0,
             lead_transferee: None,
+            ticks: 0,
+            lease: Lease::default(),
+            restart_vote_guard,
             persisted_term: hs.term,
         };
         r.apply_latest_conf()?;
@@ -134,6 +147,7 @@ impl<S: LogStore> Raft<S> {
             .rng
             .range_u32(self.cfg.election_tick, 2 * self.cfg.election_tick);
         self.lead_transferee = None;
+        self.lease.clear();
         self.tracker.votes.clear();
         self.read_only.clear();
         self.pending_reads.clear();
@@ -224,6 +238,7 @@ impl<S: LogStore> Raft<S> {
 
     /// Advances the logical clock by one tick.
     pub fn tick(&mut self) -> Result<()> {
+        self.ticks = self.ticks.saturating_add(1);
         if self.role == Role::Leader {
             self.tick_heartbeat()
         } else {
@@ -265,17 +280,26 @@ impl<S: LogStore> Raft<S> {
         Ok(())
     }
 
+    /// Whether this node refuses (pre-)votes that do not come from a leader transfer: it
+    /// heard from a live leader within an election timeout, or (lease-based reads) it
+    /// restarted less than an election timeout ago. The leader lease relies on this rule.
+    fn in_lease(&self) -> bool {
+        let election_tick = u64::from(self.cfg.election_tick);
+        self.cfg.check_quorum
+            && ((self.leader.is_some() && self.election_elapsed < self.cfg.election_tick)
+                || (self.restart_vote_guard && self.ticks < election_tick))
+    }
+
     /// Processes one message from a peer.
     pub fn step(&mut self, m: Message) -> Result<()> {
         if m.term > self.term {
-            if let MessageBody::Vote(req) | MessageBody::PreVote(req) = &m.body {
-                let in_lease = self.cfg.check_quorum
-                    && self.leader.is_some()
-                    && self.election_elapsed < self.cfg.election_tick;
-                if in_lease && !req.transfer {
-                    // A live leader is known: do not help depose it (nor bump our term).
-                    return Ok(());
-                }
+            if let MessageBody::Vote(req) | MessageBody::PreVote(req) = &m.body
+                && self.in_lease()
+                && !req.transfer
+            {
+                // A live leader is known (or we just restarted): do not help depose it
+                // (nor bump our term).
+                return Ok(());
             }
             match &m.body {
                 MessageBody::PreVote(_) => {}

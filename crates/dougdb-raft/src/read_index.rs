@@ -42,22 +42,23 @@ impl<S: LogStore> Raft<S> {
             self.pending_reads.push_back((requester, context));
             return Ok(());
         }
-        match self.cfg.read_only_option {
-            ReadOnlyOption::Safe => {
-                if self.read_only.len() >= self.cfg.max_pending_read_index {
-                    return Err(Error::ProposalDropped {
-                        reason: DropReason::QueueFull,
-                    });
-                }
-                let round = self
-                    .read_only
-                    .add(self.log.committed, requester, context, self.id);
-                self.bcast_heartbeat_with_round(round);
+        // A lease read answers at once while the lease holds (no transfer under way);
+        // otherwise it takes a heartbeat round, whose answers also renew the lease.
+        let lease = self.cfg.read_only_option == ReadOnlyOption::LeaseBased
+            && self.lead_transferee.is_none()
+            && self.lease.holds(self.ticks);
+        if lease {
+            self.respond_read(requester, self.log.committed, context);
+        } else {
+            if self.read_only.len() >= self.cfg.max_pending_read_index {
+                return Err(Error::ProposalDropped {
+                    reason: DropReason::QueueFull,
+                });
             }
-            ReadOnlyOption::LeaseBased => {
-                // Check-quorum guarantees no other leader was elected while we still lead.
-                self.respond_read(requester, self.log.committed, context);
-            }
+            let round = self
+                .read_only
+                .add(self.log.committed, requester, context, self.id);
+            self.bcast_heartbeat_with_round(round);
         }
         Ok(())
     }

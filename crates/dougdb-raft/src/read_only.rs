@@ -51,6 +51,12 @@ impl ReadOnly {
         self.last_round
     }
 
+    /// A fresh round with no request (a lease-renewing heartbeat carries it).
+    pub fn next_round(&mut self) -> u64 {
+        self.last_round += 1;
+        self.last_round
+    }
+
     /// Round of the newest pending request, 0 when none (plain heartbeats carry it so a
     /// lost confirmation heartbeat is retried).
     pub fn latest_round(&self) -> u64 {

@@ -201,6 +201,8 @@ impl<S: LogStore> Raft<S> {
         let matched = self.tracker.progress.get(&from).map(|p| p.matched);
         if self.lead_transferee == Some(from) && matched == Some(self.log.last_index()?) {
             self.send(from, MessageBody::TimeoutNow);
+            // The target campaigns past the followers' lease rule.
+            self.lease.disable();
         }
         Ok(())
     }

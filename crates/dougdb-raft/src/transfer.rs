@@ -37,6 +37,8 @@ impl<S: LogStore> Raft<S> {
         let matched = self.tracker.progress.get(&to).map(|p| p.matched);
         if matched == Some(last) {
             self.send(to, MessageBody::TimeoutNow);
+            // The target campaigns past the followers' lease rule.
+            self.lease.disable();
         } else {
             self.maybe_send_append(to, true)?;
         }

@@ -32,6 +32,9 @@ pub struct ShardMetrics {
     pub apply_lag: AtomicU64,
     /// Latency of the Raft log's fsyncs.
     pub fsync_latency: Histogram,
+    /// Raft ticks that came late and were caught up at once (the process was stopped or
+    /// starved of CPU for longer than a tick).
+    pub late_ticks: AtomicU64,
 }
 
 impl ShardMetrics {
@@ -164,7 +167,7 @@ impl Metrics {
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let shard_series: [(&str, &str, ShardField); 7] = [
+        let shard_series: [(&str, &str, ShardField); 8] = [
             ("dougdb_proposals_total", "counter", |m| &m.proposals),
             ("dougdb_applied_entries_total", "counter", |m| {
                 &m.applied_entries
@@ -178,6 +181,7 @@ impl Metrics {
                 &m.leader_changes
             }),
             ("dougdb_apply_lag_entries", "gauge", |m| &m.apply_lag),
+            ("dougdb_late_ticks_total", "counter", |m| &m.late_ticks),
         ];
         for (name, kind, get) in shard_series {
             let _ = writeln!(out, "# TYPE {name} {kind}");

@@ -1,8 +1,9 @@
 //! The fault schedule: on each faulty tick, draws from the seed decide whether to crash or
 //! restart a node, cut or heal links (symmetric splits and one-way cuts), change the
-//! membership (add a learner, promote it, remove a voter, possibly the leader) or ask the
-//! leader to hand over. Refusals from Raft (a change already pending, not the leader) are
-//! expected and ignored: the point is to try at awkward moments.
+//! membership (add a learner, promote it, remove a voter, possibly the leader), ask the
+//! leader to hand over, or pause a node (often the leader) for a while. Refusals from Raft
+//! (a change already pending, not the leader) are expected and ignored: the point is to
+//! try at awkward moments.
 
 use dougdb_raft::{ConfChange, ConfChangeKind, Error, NodeId};
 
@@ -41,6 +42,18 @@ pub fn inject(c: &mut Cluster) -> Result<(), Violation> {
     }
     if c.fault_rng.chance(f.transfer_p) {
         transfer(c)?;
+    }
+    if c.fault_rng.chance(f.pause_p) {
+        let victim = if c.fault_rng.chance(0.5) {
+            c.leader()
+        } else {
+            c.fault_rng.pick(&ids).copied()
+        };
+        let e = u64::from(c.cfg.election_tick);
+        let until = c.now().plus(c.fault_rng.range(e / 2, 3 * e));
+        if let Some(v) = victim {
+            c.pause(v, until);
+        }
     }
     Ok(())
 }

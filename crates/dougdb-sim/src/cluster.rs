@@ -39,6 +39,8 @@ pub struct SimStats {
     pub snapshots_installed: u64,
     /// Log compactions.
     pub compactions: u64,
+    /// Nodes paused (stopped, then resumed with their clock caught up).
+    pub pauses: u64,
 }
 
 /// A simulated Raft group.
@@ -66,6 +68,8 @@ pub struct Cluster {
     pub steps: u64,
     /// Fault and recovery counters.
     pub stats: SimStats,
+    /// Paused nodes and the messages held for them.
+    pub paused: crate::pause::Paused,
 }
 
 impl Cluster {
@@ -105,6 +109,7 @@ impl Cluster {
             fault_rng,
             steps: 0,
             stats: SimStats::default(),
+            paused: crate::pause::Paused::default(),
         })
     }
 
@@ -133,13 +138,19 @@ impl Cluster {
         if faults {
             crate::chaos::inject(self)?;
         }
+        self.resume_due(false)?;
         let now = self.now();
         let ids = self.ids();
-        for (client, req) in self.workload.start_ops(now, &ids) {
+        let running: Vec<NodeId> = ids
+            .iter()
+            .copied()
+            .filter(|id| !self.paused.contains(*id))
+            .collect();
+        for (client, req) in self.workload.start_ops(now, &running) {
             self.submit(client, req)?;
         }
         self.deliver_due()?;
-        for id in ids {
+        for id in running {
             if let Some(raft) = self.nodes.get_mut(&id).and_then(|n| n.raft.as_mut()) {
                 raft.tick().map_err(|e| format!("{id} tick: {e}"))?;
                 self.drain_ready(id)?;
@@ -162,7 +173,11 @@ impl Cluster {
             if batch.is_empty() {
                 break;
             }
-            for (_, to, msg) in batch {
+            for (from, to, msg) in batch {
+                if self.paused.contains(to) {
+                    self.paused.hold(from, to, msg);
+                    continue;
+                }
                 let Some(raft) = self.nodes.get_mut(&to).and_then(|n| n.raft.as_mut()) else {
                     continue;
                 };
@@ -319,6 +334,7 @@ impl Cluster {
 
     /// Crashes `id` now (between steps).
     pub fn crash(&mut self, id: NodeId) {
+        self.paused.forget(id);
         if let Some(n) = self.nodes.get_mut(&id)
             && n.is_up()
         {
@@ -361,5 +377,8 @@ fn raft_config(cfg: &SimConfig, id: NodeId, seed: u64) -> Config {
     c.max_inflight_msgs = cfg.max_inflight_msgs;
     c.max_inflight_bytes = cfg.max_size_per_msg_bytes.max(1 << 20);
     c.seed = seed;
+    if cfg.lease_reads {
+        c.read_only_option = dougdb_raft::ReadOnlyOption::LeaseBased;
+    }
     c
 }

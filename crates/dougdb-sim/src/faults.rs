@@ -14,7 +14,7 @@ pub enum Profile {
     Lossy,
     /// Symmetric and one-way partitions that come and go.
     Partitions,
-    /// Crashes (including in the middle of a `Ready`) and restarts.
+    /// Crashes (including in the middle of a `Ready`) and restarts; pauses.
     Crashes,
     /// Membership changes and leader transfers under a mildly lossy network.
     Membership,
@@ -55,6 +55,8 @@ pub struct FaultConfig {
     pub membership_p: f64,
     /// Ask the leader to transfer leadership.
     pub transfer_p: f64,
+    /// Pause a running node (the leader half the time) for a few election timeouts.
+    pub pause_p: f64,
 }
 
 impl FaultConfig {
@@ -82,6 +84,7 @@ impl FaultConfig {
             heal_p: 0.0,
             membership_p: 0.0,
             transfer_p: 0.0,
+            pause_p: 0.0,
         };
         match profile {
             Profile::Calm => none,
@@ -89,12 +92,14 @@ impl FaultConfig {
             Profile::Partitions => FaultConfig {
                 partition_p: 0.03,
                 heal_p: 0.03,
+                pause_p: 0.01,
                 ..none
             },
             Profile::Crashes => FaultConfig {
                 crash_p: 0.01,
                 crash_in_ready_p: 0.002,
                 restart_p: 0.05,
+                pause_p: 0.01,
                 ..none
             },
             Profile::Membership => FaultConfig {
@@ -115,6 +120,7 @@ impl FaultConfig {
                 heal_p: 0.03,
                 membership_p: 0.03,
                 transfer_p: 0.01,
+                pause_p: 0.005,
                 ..none
             },
         }
@@ -148,6 +154,8 @@ pub struct SimConfig {
     pub compact_threshold: u64,
     /// A deliberately broken disk on every node (checker self-tests only).
     pub sabotage: Option<crate::disk::Sabotage>,
+    /// Strong reads by leader lease (`ReadOnlyOption::LeaseBased`) instead of ReadIndex.
+    pub lease_reads: bool,
 }
 
 impl SimConfig {
@@ -171,6 +179,7 @@ impl SimConfig {
             max_inflight_msgs: [1, 4, 256][rng.index(3)],
             compact_threshold: [8, 30, 1000][rng.index(3)],
             sabotage: None,
+            lease_reads: rng.chance(0.5),
         }
     }
 }

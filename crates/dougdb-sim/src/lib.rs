@@ -2,7 +2,8 @@
 //!
 //! One seed drives a whole run: a 3, 5 or 7 node group of `dougdb-raft` nodes on a
 //! simulated network (delays, drops, duplicates, reordering, partitions), simulated disks
-//! (a crash loses everything not yet made durable through the `Ready` contract), membership
+//! (a crash loses everything not yet made durable through the `Ready` contract), paused
+//! nodes (stopped, then resumed with their clock caught up; half the seeds use lease reads), membership
 //! changes and leader transfers, and a client workload against a small KV state machine.
 //! After every step the Raft invariants are checked across nodes; at the end the group is
 //! healed, liveness is asserted within a tick bound, and the client history is checked for
@@ -21,6 +22,7 @@ pub mod kv;
 pub mod linearizability;
 pub mod network;
 pub mod node;
+pub mod pause;
 pub mod rng;
 pub mod run;
 pub mod sweep;

@@ -93,6 +93,7 @@ fn drive(c: &mut Cluster, keys: u8) -> Result<RunReport, String> {
         c.step(true)?;
     }
     // Heal: no more faults, every link and node back.
+    c.resume_due(true)?;
     c.net.heal();
     c.net.set_config(NetConfig::calm());
     c.crash_in_ready_p = 0.0;
@@ -131,11 +132,13 @@ fn drive(c: &mut Cluster, keys: u8) -> Result<RunReport, String> {
         crate::workload::Workload::new(WorkloadConfig::default(), crate::rng::SimRng::new(0)),
     );
     let mut history = wl.finish(now);
-    // Convergence may have moved on since: use the leader's state now.
+    // Convergence may have moved on since, and leadership too: use the state of the node
+    // that applied the most (every node applies a prefix of the same committed log).
     let final_kv = c
         .nodes
-        .get(&leader)
+        .values()
         .filter(|n| n.is_up())
+        .max_by_key(|n| n.applied)
         .map_or(final_kv, |n| n.kv.clone());
     check_acknowledged_writes(&history, &final_kv)?;
     append_final_reads(&mut history, &final_kv, keys, now.0);

@@ -39,6 +39,10 @@ use crate::raft_store::WalLogStore;
 use crate::state_machine::StateMachine;
 use crate::transport::Transport;
 
+/// Most Raft ticks caught up at once after a stall: over twice the longest election
+/// timeout (30 ticks), so every election and lease timer has run out by then.
+const MAX_CATCH_UP_TICKS: u32 = 64;
+
 /// A replica's task state.
 pub struct Replica {
     pub(crate) shard: u64,
@@ -129,10 +133,12 @@ impl Replica {
         rx: &mut mpsc::Receiver<Request>,
         stop: &mut watch::Receiver<bool>,
     ) -> Result<()> {
-        let mut ticker = tokio::time::interval(self.tick);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut next_tick = Instant::now() + self.tick;
         let mut inflight: Option<(Ready, JoinHandle<Result<()>>)> = None;
         loop {
+            // Logical time first: a read must never be judged against a clock that stood
+            // still while the process was stopped (the leader lease depends on it).
+            self.catch_up_ticks(&mut next_tick)?;
             self.start_read_round();
             if inflight.is_none() && self.raw.has_ready() {
                 inflight = self.start_ready()?;
@@ -147,7 +153,7 @@ impl Replica {
                     done.map_err(|e| Error::Unavailable { reason: format!("fsync task: {e}") })??;
                     self.finish_ready(rd)?;
                 }
-                _ = ticker.tick() => self.raw.tick()?,
+                _ = tokio::time::sleep_until(next_tick.into()) => {}
                 req = rx.recv() => match req {
                     Some(r) => self.handle(r)?,
                     None => return Ok(()),
@@ -155,6 +161,30 @@ impl Replica {
                 _ = stop.changed() => return Ok(()),
             }
         }
+    }
+
+    /// Ticks Raft once for every tick period that has passed by the monotonic clock, so
+    /// that after a stall (SIGSTOP, CPU starvation) Raft's timers and the leader lease see
+    /// the time that really went by before anything else is stepped. At most
+    /// `MAX_CATCH_UP_TICKS` at once: by then every election and lease timer has run out.
+    fn catch_up_ticks(&mut self, next_tick: &mut Instant) -> Result<()> {
+        let now = Instant::now();
+        let mut ticked = 0;
+        while *next_tick <= now {
+            if ticked == MAX_CATCH_UP_TICKS {
+                *next_tick = now + self.tick;
+                break;
+            }
+            self.raw.tick()?;
+            ticked += 1;
+            *next_tick += self.tick;
+        }
+        if ticked > 1 {
+            self.metrics
+                .late_ticks
+                .fetch_add(u64::from(ticked - 1), Ordering::Relaxed);
+        }
+        Ok(())
     }
 
     fn handle(&mut self, req: Request) -> Result<()> {
