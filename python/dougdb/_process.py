@@ -116,6 +116,26 @@ class Child:
             except ProcessLookupError:
                 pass
 
+    def wait_paused(self, timeout: float = 5.0) -> None:
+        """Polls until every thread of the process is stopped (after SIGSTOP). The signal
+        is asynchronous: until the first thread takes it, the others run on, and on a busy
+        machine that can take milliseconds; a pause is only in force once all stopped."""
+        task_dir = f"/proc/{self.pid}/task"
+        if not os.path.isdir(task_dir):
+            return  # no procfs (not Linux): the signal is all we can do
+        deadline = time.monotonic() + timeout
+        delay = 0.0005
+        while self.running():
+            if all(_thread_state(task_dir, t) in ("T", "t", "Z", "X", None) for t in _tasks(task_dir)):
+                return
+            if time.monotonic() > deadline:
+                raise DougDBError(
+                    f"`dougdb {' '.join(self.argv[:3])}` (pid {self.pid}) did not stop "
+                    f"within {timeout:.0f} s of SIGSTOP"
+                )
+            time.sleep(delay)  # polling /proc against a deadline
+            delay = min(delay * 2, 0.01)
+
     def kill(self) -> None:
         """SIGKILL, then reap."""
         self.signal(signal.SIGKILL)
@@ -198,3 +218,22 @@ def guard_child() -> None:
             time.sleep(0.2)  # a watchdog's period, not synchronisation
 
     threading.Thread(target=watch, name="dougdb-parent-watch", daemon=True).start()
+
+
+def _tasks(task_dir: str) -> list[str]:
+    try:
+        return os.listdir(task_dir)
+    except OSError:
+        return []
+
+
+def _thread_state(task_dir: str, tid: str) -> str | None:
+    """The state letter of one thread (None if it is gone)."""
+    try:
+        with open(os.path.join(task_dir, tid, "stat"), "rb") as f:
+            stat = f.read().decode("ascii", "replace")
+    except OSError:
+        return None
+    # "tid (comm) S ...": comm may hold spaces and parentheses; the state follows the last ")".
+    rest = stat.rpartition(")")[2].split()
+    return rest[0] if rest else None

@@ -279,10 +279,12 @@ class LocalCluster:
         self._apply_faults(n)
 
     def pause(self, n: int) -> None:
-        """SIGSTOP node ``n``: it stops answering but keeps its connections."""
+        """SIGSTOP node ``n``: it stops answering but keeps its connections. In force when
+        it returns (every thread of the node has stopped)."""
         child = self._running_child(n)
         child.signal(signal.SIGSTOP)
         child.paused = True
+        child.wait_paused()
 
     def resume(self, n: int) -> None:
         """SIGCONT node ``n`` (and gives it the partitions and cuts made meanwhile)."""
