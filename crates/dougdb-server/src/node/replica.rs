@@ -336,6 +336,22 @@ impl Replica {
             self.finish_ready(rd)?;
             return Ok(None);
         }
+        // Committed entries that earlier Readys made durable need not wait for this
+        // Ready's fsync: apply them (and answer their clients) now. Under load this takes
+        // one fsync off every write's latency; the rest apply in `finish_ready`.
+        if rd.snapshot.is_none() {
+            let first_new = rd.entries.first().map_or(u64::MAX, |e| e.index.0);
+            let durable = rd
+                .committed_entries
+                .iter()
+                .take_while(|e| e.index.0 < first_new)
+                .count();
+            if durable > 0 {
+                let early: Vec<Entry> = rd.committed_entries.drain(..durable).collect();
+                let applied = self.apply_committed(&early)?;
+                self.release_reads(applied);
+            }
+        }
         let wal = Arc::clone(self.raw.store().wal());
         let end = wal.end_position();
         let metrics = Arc::clone(&self.metrics);
@@ -354,13 +370,7 @@ impl Replica {
     fn finish_ready(&mut self, mut rd: Ready) -> Result<()> {
         self.transport
             .send(self.shard, std::mem::take(&mut rd.persisted_messages));
-        let applied = self.apply(&rd.committed_entries)?;
-        let m = &self.metrics;
-        m.applied_entries
-            .fetch_add(rd.committed_entries.len() as u64, Ordering::Relaxed);
-        let commit = self.raw.store().hard_state()?.commit.0;
-        m.apply_lag
-            .store(commit.saturating_sub(applied), Ordering::Relaxed);
+        let applied = self.apply_committed(&rd.committed_entries)?;
         for rs in rd.read_states.drain(..) {
             let ctx = rs
                 .context
@@ -372,6 +382,28 @@ impl Replica {
                 self.reads_confirmed.push((rs.index.0, reply));
             }
         }
+        self.release_reads(applied);
+        self.raw.advance()?;
+        self.maybe_compact(applied)
+    }
+
+    /// Step 4 for `entries`, with its counters; returns the applied index.
+    fn apply_committed(&mut self, entries: &[Entry]) -> Result<u64> {
+        let applied = self.apply(entries)?;
+        let m = &self.metrics;
+        m.applied_entries
+            .fetch_add(entries.len() as u64, Ordering::Relaxed);
+        let commit = self.raw.store().hard_state()?.commit.0;
+        m.apply_lag
+            .store(commit.saturating_sub(applied), Ordering::Relaxed);
+        Ok(applied)
+    }
+
+    /// Answers the confirmed reads the state machine has caught up with.
+    fn release_reads(&mut self, applied: u64) {
+        if self.reads_confirmed.is_empty() {
+            return;
+        }
         let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.reads_confirmed)
             .into_iter()
             .partition(|(index, _)| *index <= applied);
@@ -379,8 +411,6 @@ impl Replica {
         for (_, reply) in ready {
             let _ = reply.send(Ok(()));
         }
-        self.raw.advance()?;
-        self.maybe_compact(applied)
     }
 
     fn apply(&mut self, entries: &[Entry]) -> Result<u64> {
