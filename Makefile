@@ -7,7 +7,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test test-rust test-python lint boundaries fuzz-smoke bench bench-storage bench-raft bench-plugin bench-cluster sim plugins demo venv develop soak
+.PHONY: test test-rust test-python lint boundaries fuzz-smoke bench bench-storage bench-raft bench-plugin bench-cluster bench-compare sim plugins demo venv develop soak
 
 SEEDS ?= 100000
 START ?= 0
@@ -80,6 +80,12 @@ bench-storage:
 bench-cluster:
 	$(CARGO) build --release --locked -q -p dougdb-server -p dougdb-bench
 	"$${CARGO_TARGET_DIR:-target}/release/load" $(LOAD_ARGS)
+
+# DougDB against a 3-member etcd (Debian's etcd-server, installed if missing) on 127.0.0.1,
+# interleaved rounds, same load binary; then shard scaling and Python vs Rust client.
+# SECONDS=2 CLIENTS=1,64 etc. (see the script's header). Not part of `bench`.
+bench-compare:
+	scripts/bench-compare.sh
 
 bench-raft:
 	$(CARGO) run --release --locked -q -p dougdb-sim --bin raft_bench

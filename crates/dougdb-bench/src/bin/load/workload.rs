@@ -5,10 +5,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use dougdb_bench::{Measurement, Recorder};
-use dougdb_client::{Client, Consistency};
+use dougdb_bench::Recorder;
+use dougdb_client::Client;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+
+use crate::output::Row;
+use crate::target::Handle;
 
 /// Keys are this long.
 pub const KEY_BYTES: usize = 16;
@@ -43,7 +46,8 @@ pub fn key(i: u64) -> Vec<u8> {
     format!("key{i:013}").into_bytes()
 }
 
-/// Writes every key of `0..keyspace` once (so gets find them).
+/// Writes every key of `0..keyspace` once (so gets find them), through DougDB's
+/// `put_many`.
 pub async fn preload(client: &Client, keyspace: u64, value: &Arc<Vec<u8>>) -> anyhow::Result<()> {
     let chunks: Vec<std::ops::Range<u64>> = (0..keyspace)
         .step_by(PRELOAD_CHUNK)
@@ -70,18 +74,18 @@ pub async fn preload(client: &Client, keyspace: u64, value: &Arc<Vec<u8>>) -> an
 /// Runs `op` from `clients` concurrent closed loops for `duration`; task `i` uses
 /// `handles[i % handles.len()]`.
 pub async fn run(
-    handles: &[Client],
+    handles: &[Handle],
     op: Op,
     clients: usize,
     duration: Duration,
     keyspace: u64,
     value: &Arc<Vec<u8>>,
-) -> anyhow::Result<Measurement> {
+) -> anyhow::Result<Row> {
     let mut total = Recorder::new();
     let end = Instant::now() + duration;
     let mut tasks = Vec::with_capacity(clients);
     for i in 0..clients {
-        let client = handles[i % handles.len()].clone();
+        let handle = handles[i % handles.len()].clone();
         let value = value.clone();
         tasks.push(tokio::spawn(async move {
             let mut rng = StdRng::seed_from_u64(0x10AD + i as u64);
@@ -90,12 +94,7 @@ pub async fn run(
             while Instant::now() < end {
                 let k = key(rng.random_range(0..keyspace));
                 let t0 = Instant::now();
-                let ok = match op {
-                    Op::Put => client.put(&k, value.as_slice()).await.is_ok(),
-                    Op::GetStrong => client.get(&k, Consistency::Strong).await.is_ok(),
-                    Op::GetEventual => client.get(&k, Consistency::Eventual).await.is_ok(),
-                };
-                if ok {
+                if handle.call(op, k, value.as_slice()).await {
                     recorder.record(t0.elapsed());
                 } else {
                     errors += 1;
@@ -115,5 +114,10 @@ pub async fn run(
     if errors > 0 {
         m.note.push_str(&format!(", {errors} errors"));
     }
-    Ok(m)
+    Ok(Row {
+        op,
+        clients,
+        errors,
+        m,
+    })
 }
