@@ -134,11 +134,17 @@ impl Replica {
         stop: &mut watch::Receiver<bool>,
     ) -> Result<()> {
         let mut next_tick = Instant::now() + self.tick;
+        let tick_timer = tokio::time::sleep_until(next_tick.into());
+        tokio::pin!(tick_timer);
         let mut inflight: Option<(Ready, JoinHandle<Result<()>>)> = None;
         loop {
             // Logical time first: a read must never be judged against a clock that stood
             // still while the process was stopped (the leader lease depends on it).
+            let before = next_tick;
             self.catch_up_ticks(&mut next_tick)?;
+            if next_tick != before {
+                tick_timer.as_mut().reset(next_tick.into());
+            }
             self.start_read_round();
             if inflight.is_none() && self.raw.has_ready() {
                 inflight = self.start_ready()?;
@@ -153,7 +159,7 @@ impl Replica {
                     done.map_err(|e| Error::Unavailable { reason: format!("fsync task: {e}") })??;
                     self.finish_ready(rd)?;
                 }
-                _ = tokio::time::sleep_until(next_tick.into()) => {}
+                () = &mut tick_timer => {}
                 req = rx.recv() => match req {
                     Some(r) => self.handle(r)?,
                     None => return Ok(()),
@@ -336,9 +342,20 @@ impl Replica {
             self.finish_ready(rd)?;
             return Ok(None);
         }
-        // Committed entries that earlier Readys made durable need not wait for this
-        // Ready's fsync: apply them (and answer their clients) now. Under load this takes
-        // one fsync off every write's latency; the rest apply in `finish_ready`.
+        let wal = Arc::clone(self.raw.store().wal());
+        let end = wal.end_position();
+        let metrics = Arc::clone(&self.metrics);
+        let task = tokio::task::spawn_blocking(move || {
+            let start = Instant::now();
+            wal.wait_durable(end)?;
+            metrics.fsyncs.fetch_add(1, Ordering::Relaxed);
+            let micros = start.elapsed().as_micros() as u64;
+            metrics.fsync_micros.fetch_add(micros, Ordering::Relaxed);
+            Ok(())
+        });
+        // While the fsync runs: committed entries that earlier Readys made durable need
+        // not wait for it. Apply them (and answer their clients) now; under load this
+        // takes one fsync off every write's latency. The rest apply in `finish_ready`.
         if rd.snapshot.is_none() {
             let first_new = rd.entries.first().map_or(u64::MAX, |e| e.index.0);
             let durable = rd
@@ -352,17 +369,6 @@ impl Replica {
                 self.release_reads(applied);
             }
         }
-        let wal = Arc::clone(self.raw.store().wal());
-        let end = wal.end_position();
-        let metrics = Arc::clone(&self.metrics);
-        let task = tokio::task::spawn_blocking(move || {
-            let start = Instant::now();
-            wal.wait_durable(end)?;
-            metrics.fsyncs.fetch_add(1, Ordering::Relaxed);
-            let micros = start.elapsed().as_micros() as u64;
-            metrics.fsync_micros.fetch_add(micros, Ordering::Relaxed);
-            Ok(())
-        });
         Ok(Some((rd, task)))
     }
 
