@@ -248,6 +248,12 @@ def test_snapshot_entries_lagging_node_catches_up(dougdb_cluster_factory: Any) -
 def test_status_shape(dougdb_cluster: Any) -> None:
     cluster = dougdb_cluster
     cluster.client().put(b"k", b"v")
+    # A majority acknowledged the put; the third replica may still be waiting for the
+    # leader's link to it (connects back off while a node starts), so wait for it too.
+    wait_until(
+        lambda: all(r.term >= 1 for r in cluster.status().shards[0].replicas),
+        what="every replica to learn the leader's term",
+    )
     st = cluster.status()
     assert [s.shard for s in st.shards] == [0]
     s0 = st.shards[0]
