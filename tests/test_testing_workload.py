@@ -3,10 +3,15 @@
 
 from __future__ import annotations
 
+import random
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+import pytest
+
 from dougdb.testing import Op
+from dougdb.testing._worker import Worker, Workload
 from dougdb.testing.history import Recorder
 from dougdb.testing.workload import (
     Combined,
@@ -18,6 +23,45 @@ from dougdb.testing.workload import (
 )
 
 S, E = b"t/s/", b"t/s0"
+
+
+class _Counting(Workload):
+    """A workload whose worker only notes which index it ran as."""
+
+    def __init__(self, name: str, processes: int, ran: list[tuple[str, int]]) -> None:
+        super().__init__(processes)
+        self.name, self.ran = name, ran
+
+    def worker(self, w: Worker) -> None:
+        self.ran.append((self.name, w.index))
+
+    def final_keys(self, history: Any) -> list[bytes]:
+        return []
+
+
+def test_a_workload_must_implement_worker_and_final_keys() -> None:
+    class Half(Workload):
+        def worker(self, w: Worker) -> None:
+            pass
+
+    with pytest.raises(TypeError):
+        Half()  # type: ignore[abstract]
+
+
+def test_combined_worker_runs_the_part_its_index_falls_in() -> None:
+    ran: list[tuple[str, int]] = []
+    both = Combined(_Counting("a", 2, ran), _Counting("b", 3, ran))
+    assert both.process_count == 5
+    for i in range(5):
+        w = Worker(process=i, index=i, rng=random.Random(i), recorder=Recorder(),
+                   stop=threading.Event(), deadline=0.0, ops_max=1,
+                   make_client=lambda: None, tag=b"")  # type: ignore[arg-type,return-value]
+        both.worker(w)
+    assert ran == [("a", 0), ("a", 1), ("b", 0), ("b", 1), ("b", 2)]
+    with pytest.raises(IndexError):
+        both.worker(Worker(process=5, index=5, rng=random.Random(5), recorder=Recorder(),
+                           stop=threading.Event(), deadline=0.0, ops_max=1,
+                           make_client=lambda: None, tag=b""))  # type: ignore[arg-type,return-value]
 
 
 def add(p: int, key: bytes, value: bytes, t0: int, t1: Optional[int], status: str = "ok") -> Op:

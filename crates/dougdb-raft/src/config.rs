@@ -76,6 +76,11 @@ impl Config {
         }
     }
 
+    /// Whether strong reads are served from the leader lease.
+    pub fn lease_reads(&self) -> bool {
+        self.read_only_option == ReadOnlyOption::LeaseBased
+    }
+
     /// Checks every option; the first problem found is returned.
     pub fn validate(&self) -> Result<()> {
         let bad = |field, reason| Err(Error::InvalidConfig { field, reason });
@@ -109,7 +114,7 @@ impl Config {
         if self.max_snapshot_bytes == 0 {
             return bad("max_snapshot_bytes", "must be > 0");
         }
-        if self.read_only_option == ReadOnlyOption::LeaseBased && !self.check_quorum {
+        if self.lease_reads() && !self.check_quorum {
             return bad("read_only_option", "LeaseBased requires check_quorum");
         }
         Ok(())

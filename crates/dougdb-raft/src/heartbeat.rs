@@ -2,7 +2,6 @@
 //! followers that are up to date, the carrier of read-index confirmation rounds, and the
 //! leader's cue to resume a paused or stalled follower.
 
-use crate::config::ReadOnlyOption;
 use crate::error::Result;
 use crate::message::{AppendRequest, HeartbeatRequest, HeartbeatResponse, MessageBody};
 use crate::progress::ProgressState;
@@ -14,7 +13,7 @@ impl<S: LogStore> Raft<S> {
     /// Leader: one heartbeat to every peer, carrying the newest pending read round (with
     /// lease-based reads, a fresh round, so that its answers renew the lease).
     pub(crate) fn bcast_heartbeat(&mut self) {
-        let round = if self.cfg.read_only_option == ReadOnlyOption::LeaseBased {
+        let round = if self.cfg.lease_reads() {
             self.read_only.next_round()
         } else {
             self.read_only.latest_round()
@@ -23,7 +22,7 @@ impl<S: LogStore> Raft<S> {
     }
 
     pub(crate) fn bcast_heartbeat_with_round(&mut self, read_round: u64) {
-        if self.cfg.read_only_option == ReadOnlyOption::LeaseBased && read_round != 0 {
+        if self.cfg.lease_reads() && read_round != 0 {
             let election_tick = self.cfg.election_tick;
             self.lease
                 .start_round(read_round, self.ticks, self.id, election_tick);
@@ -109,7 +108,7 @@ impl<S: LogStore> Raft<S> {
         }
         if resp.read_round != 0 {
             let tracker = &self.tracker;
-            if self.cfg.read_only_option == ReadOnlyOption::LeaseBased {
+            if self.cfg.lease_reads() {
                 let election_tick = self.cfg.election_tick;
                 self.lease
                     .ack(from, resp.read_round, election_tick, |acks| {

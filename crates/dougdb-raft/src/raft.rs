@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 
-use crate::config::{Config, ReadOnlyOption};
+use crate::config::Config;
 use crate::error::Result;
 use crate::lease::Lease;
 use crate::membership::ConfHistory;
@@ -64,8 +64,8 @@ impl<S: LogStore> Raft<S> {
         let hs = store.hard_state()?;
         let snap = store.snapshot_metadata()?;
         let log = RaftLog::new(store, hs.commit, cfg.applied)?;
-        let restart_vote_guard = cfg.read_only_option == ReadOnlyOption::LeaseBased
-            && (hs != HardState::default() || log.last_index()? > LogIndex(0));
+        let restart_vote_guard =
+            cfg.lease_reads() && (hs != HardState::default() || log.last_index()? > LogIndex(0));
         let mut confs = ConfHistory::new(snap.index, snap.conf_state);
         confs.record_entries(&log.all_entries()?)?;
         let mut r = Raft {

@@ -2,7 +2,6 @@
 //! index and confirms it is still leader with a heartbeat quorum), the lease-based variant,
 //! and forwarding of follower requests to the leader.
 
-use crate::config::ReadOnlyOption;
 use crate::error::{DropReason, Error, Result};
 use crate::message::{MessageBody, ReadIndexRequest, ReadIndexResponse};
 use crate::raft::Raft;
@@ -44,7 +43,7 @@ impl<S: LogStore> Raft<S> {
         }
         // A lease read answers at once while the lease holds (no transfer under way);
         // otherwise it takes a heartbeat round, whose answers also renew the lease.
-        let lease = self.cfg.read_only_option == ReadOnlyOption::LeaseBased
+        let lease = self.cfg.lease_reads()
             && self.lead_transferee.is_none()
             && self.lease.holds(self.ticks);
         if lease {

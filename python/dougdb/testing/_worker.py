@@ -5,6 +5,7 @@ and :class:`Workload` (starting workers, final reads, checks). See
 from __future__ import annotations
 
 import random
+from abc import ABC, abstractmethod
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -80,7 +81,7 @@ def run_tag(seed: int, name: str) -> bytes:
     return b"%s-%08x" % (name.encode(), random.Random(f"{seed}/{name}/tag").getrandbits(32))
 
 
-class Workload:
+class Workload(ABC):
     """Base class: ``processes`` worker threads each running :meth:`worker` until its
     bounds are reached. Subclasses set ``name`` and implement :meth:`worker`,
     :meth:`final_keys` and optionally :meth:`check`."""
@@ -180,12 +181,13 @@ class Workload:
             t.join()
         self.raise_errors()
 
+    @abstractmethod
     def worker(self, w: Worker) -> None:
-        raise NotImplementedError
+        """One worker's loop: calls through ``w`` while ``w.running()``."""
 
+    @abstractmethod
     def final_keys(self, history: Sequence[Op]) -> list[bytes]:
         """The keys the final read must cover."""
-        raise NotImplementedError
 
     def final_reads(
         self, client: Client, recorder: Recorder, process: int, history: Sequence[Op],

@@ -199,6 +199,18 @@ class Combined(Workload):
             first_process += w.process_count
         return threads
 
+    def worker(self, w: Worker) -> None:
+        # `start` runs each part's own workers; a single worker of the whole (index over
+        # the consecutive processes) runs the loop of the part it falls in.
+        index = w.index
+        for part in self.workloads:
+            if index < part.process_count:
+                w.index, w.tag = index, part.tag
+                part.worker(w)
+                return
+            index -= part.process_count
+        raise IndexError(f"worker index {w.index} out of {self.process_count} processes")
+
     def raise_errors(self) -> None:
         for w in self.workloads:
             w.raise_errors()

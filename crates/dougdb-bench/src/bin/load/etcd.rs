@@ -16,7 +16,8 @@ use tonic::transport::{Channel, Endpoint};
 
 use crate::workload::key;
 
-/// Generated code of package `mvccpb` (the `KeyValue` a range returns).
+/// Code generated from `proto/etcd`: packages `mvccpb` (the `KeyValue` a range returns)
+/// and `etcdserverpb` (`KV.Range`, `KV.Put`).
 #[allow(
     missing_docs,
     missing_debug_implementations,
@@ -25,25 +26,17 @@ use crate::workload::key;
     clippy::unwrap_used,
     clippy::expect_used
 )]
-pub mod mvccpb {
-    tonic::include_proto!("mvccpb");
+pub mod pb {
+    pub mod mvccpb {
+        tonic::include_proto!("mvccpb");
+    }
+    pub mod etcdserverpb {
+        tonic::include_proto!("etcdserverpb");
+    }
 }
 
-/// Generated code of package `etcdserverpb` (`KV.Range`, `KV.Put`).
-#[allow(
-    missing_docs,
-    missing_debug_implementations,
-    clippy::all,
-    clippy::pedantic,
-    clippy::unwrap_used,
-    clippy::expect_used
-)]
-pub mod etcdserverpb {
-    tonic::include_proto!("etcdserverpb");
-}
-
-use etcdserverpb::kv_client::KvClient;
-use etcdserverpb::{PutRequest, RangeRequest};
+use pb::etcdserverpb::kv_client::KvClient;
+use pb::etcdserverpb::{PutRequest, RangeRequest};
 
 /// Deadline of one request: far above any healthy latency, so a stuck member costs one
 /// error instead of hanging a closed loop past the end of its run.
