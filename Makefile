@@ -7,7 +7,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test test-rust test-python lint boundaries fuzz-smoke bench bench-storage bench-raft bench-plugin bench-cluster bench-compare sim plugins demo venv develop soak
+.PHONY: test test-rust test-python lint boundaries fuzz-smoke bench bench-storage bench-raft bench-plugin bench-cluster bench-compare bench-disk sim plugins demo venv develop soak
 
 SEEDS ?= 100000
 START ?= 0
@@ -86,6 +86,10 @@ bench-cluster:
 # SECONDS=2 CLIENTS=1,64 etc. (see the script's header). Not part of `bench`.
 bench-compare:
 	scripts/bench-compare.sh
+
+# The disk's floor under a replicated write: 300 B append + fdatasync, 1 and 3 writers at once.
+bench-disk:
+	scripts/disk-floor.py
 
 bench-raft:
 	$(CARGO) run --release --locked -q -p dougdb-sim --bin raft_bench
